@@ -1,0 +1,19 @@
+"""AWS behaviour moto lacks, one module per service.
+
+An extension looks at the calls of one service (its SigV4 signing name). For a call it knows it
+answers itself, or forwards the call to moto and adjusts the answer; every other call goes to moto
+untouched. ``install`` runs once at server start to adjust moto's in-memory tables.
+"""
+
+from __future__ import annotations
+
+from sandbox.extensions.base import Extension
+from sandbox.extensions.ec2 import Ec2Extension
+from sandbox.extensions.outposts import OutpostsExtension
+from sandbox.extensions.route53 import Route53Extension
+from sandbox.state import SiteRegistry
+
+
+def build_extensions(sites: SiteRegistry, time_scale: float) -> list[Extension]:
+    """One instance of every extension, sharing the server's site registry."""
+    return [Ec2Extension(), OutpostsExtension(sites), Route53Extension(sites, time_scale)]
