@@ -21,13 +21,12 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from sandbox.config import DEFAULT_TIME_SCALE, PROCESS_FILE
 from sandbox.extensions import build_extensions
 from sandbox.extensions.base import Extension
 from sandbox.protocol import AwsRequest, json_response, signing_scope
 from sandbox.state import SiteRegistry, UnknownSite
 
-DEFAULT_TIME_SCALE = 0.05
-PROCESS_FILE = "sandbox.json"
 CONTROL_PREFIX = "/_sandbox/"
 
 _SITE_ACTION = re.compile(r"/_sandbox/sites/(?P<site>[^/]+)/(?P<action>fail|recover)")
@@ -106,6 +105,7 @@ def serve(port: int, state_dir: Path, time_scale: float = DEFAULT_TIME_SCALE) ->
     signal.signal(signal.SIGINT, stop)
     process_file = state_dir / PROCESS_FILE
     write_process_file(process_file, server.port, time_scale)
+    print(f"sandbox: serving on http://127.0.0.1:{server.port} (pid {os.getpid()})", flush=True)
     try:
         server.serve_forever()
     finally:

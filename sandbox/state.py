@@ -55,10 +55,9 @@ class Site:
             failed = state
         return failed
 
-    def reachable(self, delay: float, now: float | None = None) -> bool:
+    def reachable(self, delay: float) -> bool:
         """Whether a checker that needs ``delay`` seconds to notice a change sees the site up."""
-        now = time.monotonic() if now is None else now
-        return not self.failed_at(now - delay)
+        return not self.failed_at(time.monotonic() - delay)
 
     def answers_for(self, target: str) -> bool:
         """Whether ``target`` (a hostname or IP address) is one of this site's endpoints."""
@@ -107,15 +106,12 @@ class SiteRegistry:
     def set_failed(self, name: str, failed: bool) -> Site:
         """Fail or recover a site; repeating the current state changes nothing."""
         with self._lock:
-            site = self._get(name)
+            site = self._sites.get(name)
+            if site is None:
+                raise UnknownSite(name, list(self._sites))
             if site.failed != failed:
                 site.transitions.append((time.monotonic(), failed))
             return site
-
-    def get(self, name: str) -> Site:
-        """The site called ``name``; raises UnknownSite otherwise."""
-        with self._lock:
-            return self._get(name)
 
     def site_for(self, target: str | None) -> Site | None:
         """The site one of whose endpoints is ``target``, if any."""
@@ -129,8 +125,3 @@ class SiteRegistry:
         with self._lock:
             return list(self._sites.values())
 
-    def _get(self, name: str) -> Site:
-        try:
-            return self._sites[name]
-        except KeyError:
-            raise UnknownSite(name, list(self._sites)) from None

@@ -1,0 +1,121 @@
+"""Command line: ``python -m sandbox {up,down,status,fail,recover,serve}`` (see --help)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from sandbox.client import Sandbox, SandboxError
+from sandbox.config import DEFAULT_TIME_SCALE, default_state_dir
+from sandbox.inventory import InventoryError
+from sandbox.state import UnknownSite
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--state-dir", type=Path, default=None,
+                        help="state directory (default: $EKS_HA_SANDBOX_DIR or ./.sandbox)")
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", parents=[common], help="start (or reuse) the sandbox and seed inventories")
+    up.add_argument("-i", "--inventory", action="append", required=True, help="inventory to seed (repeatable)")
+    up.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
+    up.add_argument("--time-scale", type=float, default=None,
+                    help=f"health-check detection delay factor (default {DEFAULT_TIME_SCALE})")
+    commands.add_parser("down", parents=[common], help="stop the sandbox (its state is lost)")
+    status = commands.add_parser("status", parents=[common], help="show sites and health checks")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    for name, verb in (("fail", "mark a site failed"), ("recover", "mark a site healthy")):
+        commands.add_parser(name, parents=[common], help=verb).add_argument("site")
+    serve_ = commands.add_parser("serve", parents=[common], help="run the server in the foreground")
+    serve_.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
+    serve_.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    state_dir = args.state_dir or default_state_dir()
+    if args.command == "serve":
+        from sandbox.server import serve  # imports moto: only the server process pays for that
+
+        serve(args.port, state_dir.resolve(), args.time_scale)
+        return 0
+    sandbox = Sandbox(state_dir)
+    try:
+        return COMMANDS[args.command](sandbox, args)
+    except UnknownSite as error:
+        print(error, file=sys.stderr)
+        return 2
+    except (SandboxError, InventoryError) as error:
+        print(error, file=sys.stderr)
+        return 1
+
+
+def cmd_up(sandbox: Sandbox, args: argparse.Namespace) -> int:
+    summary = sandbox.up(args.inventory, port=args.port, time_scale=args.time_scale)
+    verb = "started" if summary["started"] else "already running, reused"
+    print(f"Sandbox {verb}: {summary['endpoint_url']} (pid {summary['pid']})")
+    for inventory in summary["inventories"]:
+        created = inventory["created"]
+        print(f"Seeded {inventory['path']}: sites {', '.join(inventory['sites'])}; "
+              f"{len(created)} resource(s) created" + (":" if created else " (all found)"))
+        for line in created:
+            print(f"  + {line}")
+    print(f"Playbook vars: {summary['vars_file']} (use -e @{summary['vars_file']})")
+    return 0
+
+
+def cmd_down(sandbox: Sandbox, args: argparse.Namespace) -> int:
+    print("Sandbox stopped." if sandbox.down() else "Sandbox was not running.")
+    return 0
+
+
+def cmd_status(sandbox: Sandbox, args: argparse.Namespace) -> int:
+    report = sandbox.status()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_status(report))
+    return 0
+
+
+def cmd_fail(sandbox: Sandbox, args: argparse.Namespace) -> int:
+    site = sandbox.fail(args.site)
+    print(f"Site {site['name']} is now failed; its health checks fail after the detection delay.")
+    return 0
+
+
+def cmd_recover(sandbox: Sandbox, args: argparse.Namespace) -> int:
+    site = sandbox.recover(args.site)
+    print(f"Site {site['name']} is now healthy; its health checks recover after the detection delay.")
+    return 0
+
+
+COMMANDS = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "fail": cmd_fail, "recover": cmd_recover}
+
+
+def format_status(report: dict[str, Any]) -> str:
+    """The status report as aligned text for people."""
+    if not report["running"]:
+        return f"Sandbox: not running (state dir {report['state_dir']})"
+    lines = [f"Sandbox: running at {report['endpoint_url']} (pid {report['pid']}, "
+             f"time scale {report['time_scale']}, state dir {report['state_dir']})", "Sites:"]
+    for site in report["sites"]:
+        balancer = site.get("load_balancer") or {}
+        lines.append(f"  {site['name']:<16} {site['kind']:<11} {site['region']:<12} {site['state']:<8} "
+                     f"{balancer.get('dns_name', '-')}")
+    lines.append("Route 53 health checks:" if report["health_checks"] else "Route 53 health checks: none")
+    for check in report["health_checks"]:
+        flags = [flag for flag in ("inverted", "disabled") if check[flag]]
+        lines.append(f"  {check['id']}  {check['status']:<9} {check['type']} {check['target']}:{check['port']} "
+                     f"site={check['site'] or '-'}" + (f" ({', '.join(flags)})" if flags else ""))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""The main job on the sandbox: deploy -> unplanned outage -> recovery -> planned failover -> failback, with a report.
+
+Run from the checkout as ``python -m sandbox.demo`` (``make demo`` does). Every step runs the collection's real
+playbooks through ``ansible-playbook`` against a sandbox started for the demo; the report says which site served
+after each step and how long each step took, and the demo fails when a site other than the expected one serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox.client import Sandbox
+from sandbox.inventory import read_inventory
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_INVENTORIES = ["inventories/outpost-lz"]
+
+
+@dataclass
+class StepResult:
+    """One line of the drill report."""
+
+    architecture: str
+    step: str
+    expected_site: str
+    serving_site: str | None
+    seconds: float
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.serving_site == self.expected_site
+
+
+@dataclass
+class Drill:
+    """Runs playbooks for one inventory against the sandbox and records what served after each step."""
+
+    inventory: str
+    sandbox: Sandbox
+    reports: Path
+    results: list[StepResult] = field(default_factory=list)
+
+    @property
+    def architecture(self) -> str:
+        return Path(self.inventory).name
+
+    def playbook(self, name: str, *extra: str) -> float:
+        """Run one playbook with the sandbox's vars file; return its wall time, raise when it fails."""
+        command = [str(Path(sys.executable).with_name("ansible-playbook")), f"playbooks/{name}",
+                   "-i", self.inventory, "-e", f"@{self.sandbox.vars_file}", *extra]
+        env = dict(os.environ, EKS_HA_TIMELINE_FILE=str(self.reports / "timeline.jsonl"))
+        started = time.monotonic()
+        completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+        seconds = time.monotonic() - started
+        (self.reports / f"{self.architecture}-{len(self.results):02d}-{name}.log").write_text(completed.stdout + completed.stderr)
+        if completed.returncode != 0:
+            tail = "\n".join((completed.stdout + completed.stderr).splitlines()[-25:])
+            raise RuntimeError(f"{name} failed on {self.inventory} (exit {completed.returncode}):\n{tail}")
+        return seconds
+
+    def serving_site(self, expect: str | None = None) -> tuple[str | None, float]:
+        """Ask Route 53 (through status.yml) which site serves, waiting for ``expect`` when given."""
+        status_file = self.reports / f"{self.architecture}-status.json"
+        extra = ["-e", f"traffic_status_file={status_file}"]
+        if expect:
+            extra += ["-e", f"expect_site={expect}"]
+        seconds = self.playbook("status.yml", *extra)
+        return json.loads(status_file.read_text())["serving_site"], seconds
+
+    def record(self, step: str, expected: str, seconds: float, note: str = "") -> None:
+        serving, _ = self.serving_site()
+        self.results.append(StepResult(self.architecture, step, expected, serving, seconds, note))
+        print(f"  {self.architecture:16} {step:44} serving={serving:12} {seconds:6.1f} s {note}", flush=True)
+
+    def run(self) -> None:
+        """The drill: every step checks which site serves afterwards."""
+        hosts = read_inventory(self.inventory)
+        sites = hosts["sites"]
+        home = next(name for name, site in sites.items() if site.get("site_role") == "primary")
+        target = sites[home].get("failover_target") or next(name for name in sites if name != home)
+        interval = sites[home]["traffic_health_check"]["request_interval"]
+        threshold = sites[home]["traffic_health_check"]["failure_threshold"]
+
+        self.record("deploy.yml", home, self.playbook("deploy.yml"))
+        self.record("deploy.yml again (must change nothing)", home, self.playbook("deploy.yml"))
+
+        started = time.monotonic()
+        self.sandbox.fail(home)
+        _, _ = self.serving_site(expect=target)
+        self.record(f"outage of {home}, no playbook run", target, time.monotonic() - started,
+                    f"(health checks: {interval} s x {threshold}, time-scaled)")
+
+        started = time.monotonic()
+        self.sandbox.recover(home)
+        _, _ = self.serving_site(expect=home)
+        self.record(f"{home} recovers, no playbook run", home, time.monotonic() - started)
+
+        self.record("failover.yml (planned)", target, self.playbook("failover.yml"))
+        self.record("failback.yml", home, self.playbook("failback.yml"))
+
+
+def render_report(results: list[StepResult], timelines: list[dict]) -> str:
+    """The drill report as Markdown: what served after each step, then each playbook's timeline."""
+    lines = ["# Drill report", "", "| architecture | step | expected | serving | seconds | |",
+             "|---|---|---|---|---:|---|"]
+    for result in results:
+        verdict = "ok" if result.ok else "WRONG SITE"
+        lines.append(f"| {result.architecture} | {result.step} | {result.expected_site} | {result.serving_site} "
+                     f"| {result.seconds:.1f} | {verdict} {result.note} |")
+    lines += ["", "## Playbook timelines", ""]
+    for timeline in timelines:
+        if timeline["playbook"] == "status.yml":
+            continue
+        lines.append(f"- `{timeline['playbook']}` {timeline['total_seconds']:.1f} s: " + ", ".join(
+            f"{step['name']} {step['seconds']:.1f} s" for step in timeline["steps"]))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("-i", "--inventory", action="append", help="inventory to drill (repeatable)")
+    parser.add_argument("--state-dir", default=os.environ.get("EKS_HA_SANDBOX_DIR", ".sandbox-demo"))
+    parser.add_argument("--reports", default="reports")
+    parser.add_argument("--keep", action="store_true", help="leave the sandbox running afterwards")
+    args = parser.parse_args(argv)
+
+    inventories = args.inventory or DEFAULT_INVENTORIES
+    reports = REPO / args.reports
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "timeline.jsonl").unlink(missing_ok=True)
+    sandbox = Sandbox(REPO / args.state_dir)
+    results: list[StepResult] = []
+    failure = None
+    print(f"Starting the sandbox for {', '.join(inventories)}", flush=True)
+    try:
+        sandbox.up(inventories)
+        for inventory in inventories:
+            drill = Drill(inventory, sandbox, reports)
+            try:
+                drill.run()
+            finally:
+                results += drill.results
+    except (RuntimeError, subprocess.SubprocessError) as error:
+        failure = str(error)
+    finally:
+        if not args.keep:
+            sandbox.down()
+
+    timeline_file = reports / "timeline.jsonl"
+    timelines = [json.loads(line) for line in timeline_file.read_text().splitlines()] if timeline_file.exists() else []
+    report = render_report(results, timelines)
+    (reports / "demo.md").write_text(report)
+    print()
+    print(report)
+    if failure:
+        print(f"DEMO FAILED: {failure}", file=sys.stderr)
+        return 1
+    if not all(result.ok for result in results):
+        print("DEMO FAILED: a step left the wrong site serving", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""Seed the sandbox's AWS resources from an Ansible inventory, the single source of truth.
+
+Every host of group ``sites`` is a site. Its host vars name a VPC, subnets and optionally an
+internet-facing ALB; the inventory's ``traffic_hosted_zone`` names a public hosted zone. Resources
+are found again by their ``Name`` tag (VPC, subnets) or their name (ALB, target group, zone), so
+seeding twice creates nothing twice. Keys this module does not know are ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from sandbox.inventory import InventoryError, read_inventory
+
+DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    """What an inventory says about one site."""
+
+    name: str
+    kind: str
+    region: str
+    vpc: dict[str, str]
+    subnets: list[dict[str, str]]
+    load_balancer: dict[str, str] | None
+
+    @classmethod
+    def from_hostvars(cls, name: str, hostvars: dict[str, Any]) -> SiteSpec:
+        try:
+            return cls(name, hostvars["site_kind"], hostvars["site_region"], hostvars["site_vpc"],
+                       hostvars.get("site_subnets", []), hostvars.get("site_load_balancer"))
+        except KeyError as missing:
+            raise InventoryError(f"Site '{name}' has no {missing.args[0]} in the inventory.") from None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What seeding needs from one inventory."""
+
+    path: Path
+    sites: list[SiteSpec]
+    hosted_zones: list[str]
+
+
+@dataclass
+class SeedResult:
+    """What seeding one inventory did: site registrations for the server, and what it created."""
+
+    inventory: Path
+    registrations: list[dict[str, Any]] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    hosted_zones: dict[str, str] = field(default_factory=dict)
+
+
+def load_inventory(path: str | Path) -> Inventory:
+    """The sites (hosts of group ``sites``) and hosted zones the inventory at ``path`` declares."""
+    groups = read_inventory(path)
+    sites = [SiteSpec.from_hostvars(name, variables) for name, variables in groups.get("sites", {}).items()]
+    zones = {variables["traffic_hosted_zone"] for variables in groups.get("all", {}).values()
+             if "traffic_hosted_zone" in variables}
+    return Inventory(Path(path).resolve(), sites, sorted(zones))
+
+
+def seed_inventory(path: str | Path, endpoint_url: str) -> SeedResult:
+    """Create (or find) every resource the inventory at ``path`` declares, in the sandbox."""
+    inventory = load_inventory(path)
+    seeder = Seeder(endpoint_url)
+    result = SeedResult(inventory.path)
+    for site in inventory.sites:
+        result.registrations.append(seeder.seed_site(site, result.created))
+    for zone in inventory.hosted_zones:
+        result.hosted_zones[zone] = seeder.hosted_zone(zone, result.created)
+    return result
+
+
+class Seeder:
+    """Find-or-create of each resource kind, through boto3 against the sandbox endpoint."""
+
+    def __init__(self, endpoint_url: str):
+        self.endpoint_url = endpoint_url
+
+    def client(self, service: str, region: str) -> Any:
+        return boto3.client(service, region_name=region, endpoint_url=self.endpoint_url, **DUMMY_CREDENTIALS)
+
+    def seed_site(self, site: SiteSpec, created: list[str]) -> dict[str, Any]:
+        """Build the site's network and ALB; return its registration for the server."""
+        ec2 = self.client("ec2", site.region)
+        vpc_id = self.vpc(ec2, site.vpc, created)
+        subnet_ids = [self.subnet(ec2, vpc_id, subnet, created) for subnet in site.subnets]
+        registration: dict[str, Any] = {
+            "name": site.name,
+            "kind": site.kind,
+            "region": site.region,
+            "vpc_id": vpc_id,
+            "subnet_ids": subnet_ids,
+            "outposts": [
+                {"arn": s["outpost_arn"], "availability_zone": s["availability_zone"]}
+                for s in site.subnets if s.get("outpost_arn")
+            ],
+            "endpoints": [],
+            "load_balancer": None,
+        }
+        if site.load_balancer:
+            balancer = self.load_balancer(site, vpc_id, subnet_ids, created)
+            registration["load_balancer"] = balancer
+            registration["endpoints"].append(balancer["dns_name"])
+        return registration
+
+    def vpc(self, ec2: Any, spec: dict[str, str], created: list[str]) -> str:
+        found = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [spec["name"]]}])["Vpcs"]
+        if found:
+            return found[0]["VpcId"]
+        vpc_id = ec2.create_vpc(CidrBlock=spec["cidr"], TagSpecifications=[name_tag("vpc", spec["name"])])["Vpc"]["VpcId"]
+        created.append(f"vpc {spec['name']} ({vpc_id})")
+        return vpc_id
+
+    def subnet(self, ec2: Any, vpc_id: str, spec: dict[str, str], created: list[str]) -> str:
+        filters = [{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "tag:Name", "Values": [spec["name"]]}]
+        found = ec2.describe_subnets(Filters=filters)["Subnets"]
+        if found:
+            return found[0]["SubnetId"]
+        arguments = {"VpcId": vpc_id, "CidrBlock": spec["cidr"], "AvailabilityZone": spec["availability_zone"],
+                     "TagSpecifications": [name_tag("subnet", spec["name"])]}
+        if spec.get("outpost_arn"):
+            arguments["OutpostArn"] = spec["outpost_arn"]
+        subnet_id = ec2.create_subnet(**arguments)["Subnet"]["SubnetId"]
+        created.append(f"subnet {spec['name']} ({subnet_id}, {spec['availability_zone']})")
+        return subnet_id
+
+    def load_balancer(self, site: SiteSpec, vpc_id: str, subnet_ids: list[str], created: list[str]) -> dict[str, str]:
+        """The site's internet-facing ALB in its own subnets, with a target group and HTTP:80 listener."""
+        elbv2 = self.client("elbv2", site.region)
+        name = site.load_balancer["name"]
+        balancer = find(lambda: elbv2.describe_load_balancers(Names=[name])["LoadBalancers"], "LoadBalancerNotFound")
+        if balancer is None:
+            balancer = elbv2.create_load_balancer(
+                Name=name, Subnets=subnet_ids, Scheme="internet-facing", Type="application",
+                Tags=[{"Key": "Name", "Value": name}])["LoadBalancers"][0]
+            created.append(f"load balancer {name} ({balancer['DNSName']})")
+        target_group_arn = self.target_group(elbv2, target_group_name(name), vpc_id, created)
+        listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+        if not any(listener["Port"] == 80 for listener in listeners):
+            elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                                  DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group_arn}])
+            created.append(f"listener HTTP:80 on {name}")
+        return {"name": name, "arn": balancer["LoadBalancerArn"], "dns_name": balancer["DNSName"],
+                "canonical_hosted_zone_id": balancer["CanonicalHostedZoneId"]}
+
+    def target_group(self, elbv2: Any, name: str, vpc_id: str, created: list[str]) -> str:
+        group = find(lambda: elbv2.describe_target_groups(Names=[name])["TargetGroups"], "TargetGroupNotFound")
+        if group is None:
+            group = elbv2.create_target_group(Name=name, Protocol="HTTP", Port=80, VpcId=vpc_id, TargetType="ip",
+                                              HealthCheckPath="/")["TargetGroups"][0]
+            created.append(f"target group {name}")
+        return group["TargetGroupArn"]
+
+    def hosted_zone(self, zone: str, created: list[str]) -> str:
+        """The id of the public hosted zone named ``zone``, created the first time."""
+        route53 = self.client("route53", "us-east-1")
+        fqdn = zone.rstrip(".") + "."
+        zones = route53.list_hosted_zones_by_name(DNSName=fqdn)["HostedZones"]
+        match = next((z for z in zones if z["Name"] == fqdn and not z["Config"].get("PrivateZone")), None)
+        if match:
+            return match["Id"]
+        zone_id = route53.create_hosted_zone(Name=fqdn, CallerReference=f"eks-ha-sandbox-{fqdn}")["HostedZone"]["Id"]
+        created.append(f"hosted zone {fqdn} ({zone_id})")
+        return zone_id
+
+
+def find(describe: Any, not_found_code: str) -> dict[str, Any] | None:
+    """The first item ``describe()`` returns, or None when it raises ``not_found_code``."""
+    try:
+        items = describe()
+    except ClientError as error:
+        if error.response["Error"]["Code"] != not_found_code:
+            raise
+        return None
+    return items[0] if items else None
+
+
+def name_tag(resource_type: str, name: str) -> dict[str, Any]:
+    return {"ResourceType": resource_type, "Tags": [{"Key": "Name", "Value": name}]}
+
+
+def target_group_name(load_balancer_name: str) -> str:
+    """``<alb>-tg`` within the 32-character limit of target group names."""
+    return load_balancer_name[:29].rstrip("-") + "-tg"
