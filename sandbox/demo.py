@@ -119,8 +119,10 @@ def render_report(results: list[StepResult], timelines: list[dict]) -> str:
     for timeline in timelines:
         if timeline["playbook"] == "status.yml":
             continue
-        lines.append(f"- `{timeline['playbook']}` {timeline['total_seconds']:.1f} s: " + ", ".join(
-            f"{step['name']} {step['seconds']:.1f} s" for step in timeline["steps"]))
+        lines += [f"`{timeline['playbook']}`: {timeline['total_seconds']:.1f} s", "",
+                  "| step | at (s) | took (s) |", "|---|---:|---:|"]
+        lines += [f"| {step['name']} | {step['at']:.1f} | {step['seconds']:.1f} |" for step in timeline["steps"]]
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 

@@ -111,6 +111,7 @@ class Seeder:
             balancer = self.load_balancer(site, vpc_id, subnet_ids, created)
             registration["load_balancer"] = balancer
             registration["endpoints"].append(balancer["dns_name"])
+            registration["ports"] = balancer["ports"]
         return registration
 
     def vpc(self, ec2: Any, spec: dict[str, str], created: list[str]) -> str:
@@ -147,11 +148,13 @@ class Seeder:
         target_group_arn = self.target_group(elbv2, target_group_name(name), vpc_id, created)
         listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
         if not any(listener["Port"] == 80 for listener in listeners):
-            elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
-                                  DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group_arn}])
+            listeners.append(elbv2.create_listener(
+                LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group_arn}])["Listeners"][0])
             created.append(f"listener HTTP:80 on {name}")
         return {"name": name, "arn": balancer["LoadBalancerArn"], "dns_name": balancer["DNSName"],
-                "canonical_hosted_zone_id": balancer["CanonicalHostedZoneId"]}
+                "canonical_hosted_zone_id": balancer["CanonicalHostedZoneId"],
+                "ports": sorted(listener["Port"] for listener in listeners)}
 
     def target_group(self, elbv2: Any, name: str, vpc_id: str, created: list[str]) -> str:
         group = find(lambda: elbv2.describe_target_groups(Names=[name])["TargetGroups"], "TargetGroupNotFound")

@@ -59,6 +59,11 @@ class Site:
         """Whether a checker that needs ``delay`` seconds to notice a change sees the site up."""
         return not self.failed_at(time.monotonic() - delay)
 
+    def listens_on(self, port: int | None) -> bool:
+        """Whether the site's load balancer has a listener on ``port`` (a site with none declared takes any)."""
+        ports = self.attributes.get("ports")
+        return port is None or not ports or port in ports
+
     def answers_for(self, target: str) -> bool:
         """Whether ``target`` (a hostname or IP address) is one of this site's endpoints."""
         return normalize_host(target) in self.endpoints

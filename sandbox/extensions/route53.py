@@ -1,8 +1,9 @@
 """Route 53: health-check status that follows site state, and a few answers moto gets wrong.
 
 moto answers GetHealthCheckStatus with one fixed success. Here every checker Region observes the
-check's target: a site endpoint (see ``sandbox.state``) is up unless its site is failed, and a
-checker notices a change only after ``RequestInterval * FailureThreshold * time_scale`` seconds.
+check's target: a site endpoint (see ``sandbox.state``) is up unless its site is failed, and answers
+only on its load balancer's listener ports; a checker notices a change (of the site, or of the
+check's port or target) only after ``RequestInterval * FailureThreshold * time_scale`` seconds.
 As on AWS, a disabled check is considered healthy, and ``Inverted`` then flips whatever was
 decided (so disabled + inverted reports unhealthy, the documented way to stop routing to it).
 
@@ -13,6 +14,7 @@ stringified dict; GetChange drops the ``/change/`` prefix of the change id.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -71,6 +73,8 @@ class Route53Extension(Extension):
     def __init__(self, sites: SiteRegistry, time_scale: float):
         self.sites = sites
         self.time_scale = time_scale
+        # Health check id -> (monotonic time of a probe change, what the checkers saw before it).
+        self.probe_changes: dict[str, tuple[float, bool]] = {}
 
     def route(self, request: AwsRequest) -> Handler | None:
         path, method = request.path, request.method
@@ -103,11 +107,15 @@ class Route53Extension(Extension):
 
     def update_health_check(self, request: AwsRequest, forward: Forward) -> Response:
         """moto's update, plus the HealthCheckVersion increment AWS makes on every update."""
+        check = backend().health_checks.get(_HEALTH_CHECK.fullmatch(request.path)["id"])
+        saw_before = self.target_ok(check) if check is not None and check.type_ != "CALCULATED" else None
         response = forward(request)
         if response.status_code != 200:
             return response
-        check = backend().health_checks[_HEALTH_CHECK.fullmatch(request.path)["id"]]
         check.health_check_version += 1
+        if saw_before is not None and self.target_ok(check) != saw_before:
+            # A new port or target must fail (or pass) FailureThreshold probes before the status turns.
+            self.probe_changes[check.id] = (time.monotonic(), saw_before)
         document = XmlDocument.parse(response.get_data())
         document.find("HealthCheck/HealthCheckVersion").text = str(check.health_check_version)
         return replace_body(response, document)
@@ -139,11 +147,23 @@ class Route53Extension(Extension):
         if check.type_ == "CALCULATED":
             site, target_ok = None, self.children_ok(check, seen | {check.id})
         else:
-            site = self.sites.site_for(check.fqdn) or self.sites.site_for(check.ip_address)
-            # A checker needs FailureThreshold probes in a row, RequestInterval seconds apart.
-            delay = check.request_interval * check.failure_threshold * self.time_scale
-            target_ok = site is None or site.reachable(delay)
+            site, target_ok = self.target_site(check), self.target_ok(check)
+            changed = self.probe_changes.get(check.id)
+            if changed and time.monotonic() - changed[0] < self.detection_delay(check):
+                target_ok = changed[1]
         return Verdict((check.disabled or target_ok) != check.inverted, site)
+
+    def detection_delay(self, check: HealthCheck) -> float:
+        """A checker needs FailureThreshold probes in a row, RequestInterval seconds apart."""
+        return check.request_interval * check.failure_threshold * self.time_scale
+
+    def target_site(self, check: HealthCheck) -> Site | None:
+        return self.sites.site_for(check.fqdn) or self.sites.site_for(check.ip_address)
+
+    def target_ok(self, check: HealthCheck) -> bool:
+        """Whether the probes of ``check`` succeed: its site is up (as checkers see it) and listens on its port."""
+        site = self.target_site(check)
+        return site is None or (site.reachable(self.detection_delay(check)) and site.listens_on(check.port))
 
     def children_ok(self, check: HealthCheck, seen: frozenset[str]) -> bool:
         """A calculated check's target: at least HealthThreshold of its children are healthy."""

@@ -137,6 +137,18 @@ def test_health_check_follows_site_after_detection_delay(sandbox: Sandbox) -> No
     wait_for(lambda: observed(route53, check_id) == {"Success"})
 
 
+def test_check_on_a_port_without_listener_fails_after_detection_delay(sandbox: Sandbox) -> None:
+    route53 = sandbox.client("route53")
+    alb = site(sandbox, "localzone")["load_balancer"]["dns_name"]
+    check_id = create_check(route53, alb)
+    assert observed(route53, check_id) == {"Success"}
+    route53.update_health_check(HealthCheckId=check_id, Port=801)  # the seed runbook's way to drain a site
+    assert observed(route53, check_id) == {"Success"}  # checkers have not noticed yet
+    assert wait_for(lambda: observed(route53, check_id) == {"Failure"}) >= 0.3
+    route53.update_health_check(HealthCheckId=check_id, Port=80)
+    wait_for(lambda: observed(route53, check_id) == {"Success"})
+
+
 def test_inverted_flips_the_status_and_round_trips(sandbox: Sandbox) -> None:
     route53 = sandbox.client("route53")
     check_id = create_check(route53, "unknown-target.example.net")  # unknown targets are healthy
