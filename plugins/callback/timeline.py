@@ -15,7 +15,8 @@ description:
   - When O(output_file) is set, appends one JSON document per playbook run to that file (JSON lines), which the
     drill report reads.
   - Only tasks whose name contains a C(|) separator (for example C(Traffic | move to the DR site)) are listed,
-    so helper tasks do not clutter the timeline; set O(all_tasks=true) to list every task.
+    so helper tasks do not clutter the timeline; set O(all_tasks=true) to list every task. Includes are never
+    listed; the tasks they bring in are.
 requirements:
   - Enabled in C(callbacks_enabled) (the collection's C(ansible.cfg) enables it).
 options:
@@ -41,6 +42,9 @@ options:
 import json
 import os
 import time
+
+# Includes finish at once; the tasks they bring in carry the time.
+INCLUDE_ACTIONS = frozenset(("include_role", "include_tasks", "import_role", "import_tasks"))
 
 from ansible.plugins.callback import CallbackBase
 
@@ -85,8 +89,10 @@ class CallbackModule(CallbackBase):
         self._task_started = {}
         self._steps = []
 
-    def _wanted(self, name):
-        return bool(name) and ("|" in name or self.get_option("all_tasks"))
+    def _wanted(self, task):
+        if task.action.rsplit(".", 1)[-1] in INCLUDE_ACTIONS:
+            return False
+        return "|" in (task.name or "") or self.get_option("all_tasks")
 
     def v2_playbook_on_start(self, playbook):
         self._playbook = os.path.basename(playbook._file_name)
@@ -97,11 +103,12 @@ class CallbackModule(CallbackBase):
         self._task_started[(task._uuid, host.get_name())] = time.time()
 
     def _finish(self, result, failed=False):
-        name = result._task.get_name()
-        started = self._task_started.pop((result._task._uuid, result._host.get_name()), None)
-        if started is None or not self._wanted(name):
+        task = result._task
+        started = self._task_started.pop((task._uuid, result._host.get_name()), None)
+        if started is None or not self._wanted(task):
             return
-        merge_step(self._steps, name, started, time.time(), failed)
+        # The task's own name, without the role prefix that get_name() adds.
+        merge_step(self._steps, task.name or task.action, started, time.time(), failed)
 
     def v2_runner_on_ok(self, result):
         self._finish(result)

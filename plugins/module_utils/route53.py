@@ -16,11 +16,6 @@ Two kinds of functions live here:
 import re
 import uuid
 
-try:
-    import botocore
-except ImportError:
-    pass  # Modules are responsible for handling this.
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
@@ -245,7 +240,7 @@ def parse_zone_reference(value):
     """Return ``("id", "Z...")`` when ``value`` is a zone id, else ``("name", "example.com.")``."""
     value = (value or "").strip()
     bare = value[len("/hostedzone/"):] if value.startswith("/hostedzone/") else value
-    if re.fullmatch(r"Z[A-Z0-9]{1,32}", bare):
+    if re.fullmatch(r"[A-Z0-9]{1,32}", bare):
         return "id", bare
     return "name", normalize_dns_name(value)
 
@@ -321,6 +316,55 @@ def site_target_kind(site):
     return "alias" if has_alias else "cname"
 
 
+def health_check_option(config):
+    """Return a site's ``health_check`` option that describes an existing HealthCheckConfig."""
+    option = {
+        "type": config.get("Type"),
+        "port": config.get("Port"),
+        "path": config.get("ResourcePath"),
+        "fqdn": config.get("FullyQualifiedDomainName"),
+        "ip": config.get("IPAddress"),
+        "request_interval": config.get("RequestInterval"),
+        "failure_threshold": config.get("FailureThreshold"),
+    }
+    return {key: value for key, value in option.items() if value is not None}
+
+
+def keep_current_targets(sites, existing_records, current_checks):
+    """Fill in, for every site given without alias or cname, its current target and health check.
+
+    A site named without a target means "this site as it is now": its record's alias or value and its
+    health check's config are kept, so a planned move needs no lookup of the sites' endpoints (which may sit
+    in the failed site's Region). ``current_checks`` maps site name to its existing check (or None).
+    Returns ``(sites, problem)`` where problem is one sentence when a site has nothing to keep.
+    """
+    records = {r.get("SetIdentifier"): r for r in existing_records}
+    completed = []
+    for site in sites or []:
+        if site.get("alias") or site.get("cname"):
+            completed.append(site)
+            continue
+        record = records.get(site.get("name"))
+        if record is None:
+            return sites, (
+                f"site '{site.get('name')}' gives neither alias nor cname, and the name has no record of that "
+                "site to keep; give its target."
+            )
+        site = dict(site)
+        if record.get("AliasTarget"):
+            target = record["AliasTarget"]
+            site["alias"] = {"dns_name": short_dns_name(target["DNSName"]), "hosted_zone_id": target["HostedZoneId"],
+                             "evaluate_target_health": target.get("EvaluateTargetHealth", False)}
+        else:
+            values = [r["Value"] for r in record.get("ResourceRecords", [])]
+            site["cname"] = {"value": values[0] if values else None, "ttl": record.get("TTL")}
+        check = current_checks.get(site["name"])
+        if not site.get("health_check") and check is not None:
+            site["health_check"] = health_check_option(check["HealthCheckConfig"])
+        completed.append(site)
+    return completed, None
+
+
 def default_record_type(sites):
     """Return A when every site uses alias, CNAME when every site uses cname, else None."""
     kinds = {site_target_kind(s) for s in sites}
@@ -389,15 +433,14 @@ def validate_request(routing, sites, active_site=None, record_type=None):
         return "record_type is required when some sites use alias and others use cname."
 
     if routing == "failover":
-        for role in ("primary", "secondary"):
-            holders = [s["name"] for s in sites if s.get("role") == role]
-            if not holders:
-                return f"routing=failover needs exactly one site with role {role}, but none has it."
-            if len(holders) > 1:
-                return (
-                    f"routing=failover allows exactly one site with role {role}, "
-                    f"got {len(holders)} ({', '.join(holders)})."
-                )
+        primaries = [s["name"] for s in sites if s.get("role") == "primary"]
+        secondaries = [s["name"] for s in sites if s.get("role") == "secondary"]
+        if len(primaries) != 1 or len(secondaries) != 1:
+            return (
+                "routing=failover needs exactly one primary and one secondary site, got "
+                f"{_count_role(primaries, 'primary', 'primaries')} and "
+                f"{_count_role(secondaries, 'secondary', 'secondaries')}."
+            )
         primary = [s for s in sites if s.get("role") == "primary"][0]
         if not primary.get("health_check"):
             return (
@@ -410,6 +453,13 @@ def validate_request(routing, sites, active_site=None, record_type=None):
     if active_site is not None and active_site not in names:
         return f"active_site '{active_site}' is not one of the sites ({', '.join(names)})."
     return None
+
+
+def _count_role(holders, singular, plural):
+    """Return e.g. ``no primary``, ``1 primary (a)`` or ``2 primaries (a, b)``."""
+    if not holders:
+        return f"no {singular}"
+    return f"{len(holders)} {singular if len(holders) == 1 else plural} ({', '.join(holders)})"
 
 
 def _validate_health_check(site_name, check):
@@ -649,25 +699,26 @@ def reported_healthy(observations):
     return successes / len(observations) > HEALTHY_OBSERVATION_RATIO
 
 
-def endpoint_healthy(reported, inverted, disabled=False):
-    """Return the real health of the endpoint behind a check: the reported status XOR Inverted.
+def endpoint_healthy(reported, disabled=False):
+    """Return the health of the endpoint behind a check: what the checkers' probes observe.
 
-    Returns None (unknown) when there is no reported status or the check is disabled, because
-    a disabled check stops checking and Route 53 then always calls it healthy.
+    The observations describe the endpoint itself (an inverted check still reports ``Success`` for a
+    reachable endpoint); ``Inverted`` only flips the status Route 53 routes on. Returns None (unknown)
+    when there are no observations yet or the check is disabled, because a disabled check stops checking.
     """
     if disabled or reported is None:
         return None
-    return bool(reported) != bool(inverted)
+    return bool(reported)
 
 
 def route53_healthy(endpoint, inverted, disabled=False):
     """Return the status Route 53 routes on for a check whose endpoint health is ``endpoint``.
 
-    Disabled checks count as healthy, and a check that has not reported yet counts as healthy
-    (Route 53 starts new checks healthy) unless it is inverted.
+    Disabled checks count as healthy and a check that has not reported yet counts as healthy (Route 53
+    starts new checks healthy); in both cases ``Inverted`` still flips the result.
     """
     if disabled:
-        return True
+        return not inverted
     if endpoint is None:
         return not inverted
     return bool(endpoint) != bool(inverted)
@@ -711,11 +762,12 @@ def serving_shares(records, health):
     if failover:
         primary = [r for r in failover if r["Failover"] == "PRIMARY"]
         secondary = [r for r in failover if r["Failover"] == "SECONDARY"]
+        chosen = (primary or secondary)[0]
         for record in primary + secondary:
             if _record_is_healthy(record, health):
-                return {record["SetIdentifier"]: 100.0}
-        chosen = (primary or secondary)[0]
-        return {chosen["SetIdentifier"]: 100.0}
+                chosen = record
+                break
+        return {r["SetIdentifier"]: (100.0 if r is chosen else 0.0) for r in failover}
 
     weighted = [r for r in routed if r.get("Weight") is not None]
     healthy = [r for r in weighted if _record_is_healthy(r, health)]
@@ -810,6 +862,10 @@ def plan_traffic(routing, sites, active_site, endpoint_health, has_check, force=
         else:
             plan["reasons"][serving] = UNKNOWN
 
+    for name in names:
+        # A failing site that is not the active one is drained by its failure; say so, never invert it.
+        if name != active_site and has_check.get(name) and endpoint_health.get(name) is False:
+            plan["reasons"][name] = ALREADY_DRAINED
     if serving != active_site:
         plan["notes"].append(
             f"Route 53 will still answer with {serving}: {active_site} does not look healthy to Route 53 "
@@ -960,14 +1016,13 @@ def describe_health_check(check, observations):
     inverted = bool(config.get("Inverted"))
     disabled = bool(config.get("Disabled"))
     reported = reported_healthy(observations)
-    endpoint = endpoint_healthy(reported, inverted, disabled)
+    endpoint = endpoint_healthy(reported, disabled)
     return {
         "id": check["Id"],
         "inverted": inverted,
         "disabled": disabled,
         "reported_status": status_word(reported),
         "endpoint_healthy": endpoint,
-        # Route 53 routes on the reported status, which already includes the inversion.
-        "route53_status": status_word(True if disabled or reported is None else reported),
+        "route53_status": status_word(route53_healthy(endpoint, inverted, disabled)),
         "config": config,
     }

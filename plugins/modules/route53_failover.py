@@ -80,7 +80,9 @@ options:
         type: int
       alias:
         description:
-          - An alias target, for example a load balancer. Exactly one of O(sites[].alias) and O(sites[].cname) is needed.
+          - An alias target, for example a load balancer. At most one of O(sites[].alias) and O(sites[].cname).
+          - A site given with neither keeps its current target and its current health check (a planned move
+            needs nothing but the site names and their roles or weights).
         type: dict
         suboptions:
           dns_name:
@@ -100,7 +102,7 @@ options:
             default: true
       cname:
         description:
-          - A plain target value. Exactly one of O(sites[].alias) and O(sites[].cname) is needed.
+          - A plain target value. At most one of O(sites[].alias) and O(sites[].cname).
         type: dict
         suboptions:
           value:
@@ -186,7 +188,7 @@ notes:
   - Right after a health check is created or its endpoint changes, its endpoint health is unknown; a planned
     move to such a site is refused unless O(force=true).
 author:
-  - eks_ha.resilience maintainers
+  - eks_ha.resilience maintainers (@eks-ha)
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -355,6 +357,7 @@ from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import f
 from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import get_health_check_observations
 from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import health_check_tags
 from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import inversion_sentence
+from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import keep_current_targets
 from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import list_record_sets
 from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import normalize_dns_name
 from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import plan_record_changes
@@ -472,31 +475,36 @@ def measure_sites(client, sites, kept):
 def ensure_present(module, client):
     """Make the record sets and health checks of the name match the sites; return the module result."""
     params = module.params
-    sites = params["sites"]
     routing = params["routing"]
-    problem = validate_request(routing, sites, params["active_site"], params["record_type"])
+    zone_id, record_name = resolve_zone(module, client)
+    # Reads only: sites given without a target keep their current record and check (see keep_current_targets).
+    listed_all = list_record_sets(client, zone_id, record_name)
+    owned = find_owned_health_checks(client, zone_id, record_name)
+    referenced = {r["SetIdentifier"]: r.get("HealthCheckId") for r in routed_records(listed_all)}
+    current = {name: choose_owned_check(checks, referenced.get(name)) for name, checks in owned.items()}
+    sites, problem = keep_current_targets(
+        params["sites"], routed_records(listed_all), {name: keep for name, (keep, _) in current.items()})
+    if problem is None:
+        problem = validate_request(routing, sites, params["active_site"], params["record_type"])
     if problem is None and params["wait_timeout"] < 1:
         problem = f"wait_timeout must be at least 1 second, got {params['wait_timeout']}."
     if problem:
         module.fail_json(msg=problem)
     record_type = params["record_type"] or default_record_type(sites)
-    zone_id, record_name = resolve_zone(module, client)
 
-    listed = list_record_sets(client, zone_id, record_name, record_type)
+    listed = [r for r in listed_all if r["Type"] == record_type]
     existing_records = routed_records(listed)
     # A simple record of the same name and type would make Route 53 reject the routed ones.
     simple_records = [r for r in listed if not r.get("SetIdentifier")]
-    referenced = {r["SetIdentifier"]: r.get("HealthCheckId") for r in existing_records}
-    owned = find_owned_health_checks(client, zone_id, record_name)
     kept, stale = {}, []
     for site in sites:
-        keep, extras = choose_owned_check(owned.pop(site["name"], []), referenced.get(site["name"]))
+        keep, extras = current.pop(site["name"], (None, []))
         stale.extend(extras)
         if site.get("health_check"):
             kept[site["name"]] = keep
         elif keep is not None:
             stale.append(keep)
-    stale.extend(check for checks in owned.values() for check in checks)
+    stale.extend(check for keep, extras in current.values() for check in [keep, *extras] if check is not None)
 
     facts, endpoint_health = measure_sites(client, sites, kept)
     has_check = {s["name"]: bool(s.get("health_check")) for s in sites}

@@ -43,7 +43,7 @@ notes:
   - Alias targets with C(evaluate_target_health) are treated as healthy when computing RV(serving_site);
     the health of the target itself is out of the scope of this module.
 author:
-  - eks_ha.resilience maintainers
+  - eks_ha.resilience maintainers (@eks-ha)
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules

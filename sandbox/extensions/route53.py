@@ -4,8 +4,10 @@ moto answers GetHealthCheckStatus with one fixed success. Here every checker Reg
 check's target: a site endpoint (see ``sandbox.state``) is up unless its site is failed, and answers
 only on its load balancer's listener ports; a checker notices a change (of the site, or of the
 check's port or target) only after ``RequestInterval * FailureThreshold * time_scale`` seconds.
-As on AWS, a disabled check is considered healthy, and ``Inverted`` then flips whatever was
-decided (so disabled + inverted reports unhealthy, the documented way to stop routing to it).
+The observations are what the checkers' probes see of the endpoint; as on AWS, ``Inverted`` and
+``Disabled`` do not change them but the status Route 53 routes on: a disabled check is considered
+healthy, and ``Inverted`` then flips whatever was decided (so disabled + inverted is unhealthy, the
+documented way to stop routing to it).
 
 Also fixed: UpdateHealthCheck never bumps HealthCheckVersion; a new zone's SOA record holds a
 stringified dict; GetChange drops the ``/change/`` prefix of the change id.
@@ -89,12 +91,11 @@ class Route53Extension(Extension):
         return None
 
     def get_health_check_status(self, request: AwsRequest, forward: Forward) -> Response:
-        """One observation per checker Region, all agreeing with the check's verdict."""
+        """One observation per checker Region, all agreeing on what the probes of the endpoint see."""
         check = backend().health_checks.get(_STATUS.fullmatch(request.path)["id"])
         if check is None:
             return forward(request)  # moto answers NoSuchHealthCheck
-        verdict = self.verdict(check)
-        message = SUCCESS.get(check.type_, HTTP_SUCCESS) if verdict.healthy else FAILURE
+        message = SUCCESS.get(check.type_, HTTP_SUCCESS) if self.observed_ok(check) else FAILURE
         checked_time = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         document = XmlDocument.new("GetHealthCheckStatusResponse", ROUTE53_NAMESPACE)
         observations = document.add(None, "HealthCheckObservations")
@@ -142,16 +143,19 @@ class Route53Extension(Extension):
             change_id.text = f"/change/{change_id.text}"
         return replace_body(response, document)
 
-    def verdict(self, check: HealthCheck, seen: frozenset[str] = frozenset()) -> Verdict:
-        """Healthy or not, per AWS: disabled counts as healthy, then ``Inverted`` flips it."""
+    def verdict(self, check: HealthCheck) -> Verdict:
+        """The status Route 53 routes on, per AWS: disabled counts as healthy, then ``Inverted`` flips it."""
+        site = None if check.type_ == "CALCULATED" else self.target_site(check)
+        return Verdict((check.disabled or self.observed_ok(check)) != check.inverted, site)
+
+    def observed_ok(self, check: HealthCheck, seen: frozenset[str] = frozenset()) -> bool:
+        """What the checkers see now: probe results lag a change by the detection delay."""
         if check.type_ == "CALCULATED":
-            site, target_ok = None, self.children_ok(check, seen | {check.id})
-        else:
-            site, target_ok = self.target_site(check), self.target_ok(check)
-            changed = self.probe_changes.get(check.id)
-            if changed and time.monotonic() - changed[0] < self.detection_delay(check):
-                target_ok = changed[1]
-        return Verdict((check.disabled or target_ok) != check.inverted, site)
+            return self.children_ok(check, seen | {check.id})
+        changed = self.probe_changes.get(check.id)
+        if changed and time.monotonic() - changed[0] < self.detection_delay(check):
+            return changed[1]
+        return self.target_ok(check)
 
     def detection_delay(self, check: HealthCheck) -> float:
         """A checker needs FailureThreshold probes in a row, RequestInterval seconds apart."""
@@ -170,7 +174,7 @@ class Route53Extension(Extension):
         checks = backend().health_checks
         children = [checks[c] for c in check.children or [] if c in checks and c not in seen]
         threshold = len(children) if check.health_threshold is None else check.health_threshold
-        return sum(self.verdict(child, seen).healthy for child in children) >= threshold
+        return sum((c.disabled or self.observed_ok(c, seen)) != c.inverted for c in children) >= threshold
 
     def status(self) -> dict[str, Any]:
         """Every health check with its target, its flags and the status computed now."""

@@ -149,7 +149,12 @@ def test_check_on_a_port_without_listener_fails_after_detection_delay(sandbox: S
     wait_for(lambda: observed(route53, check_id) == {"Success"})
 
 
-def test_inverted_flips_the_status_and_round_trips(sandbox: Sandbox) -> None:
+def routing_status(sandbox: Sandbox, check_id: str) -> str:
+    """The status Route 53 routes on, as the sandbox computes it (Disabled and Inverted applied)."""
+    return next(c["status"] for c in sandbox.status()["health_checks"] if c["id"] == check_id)
+
+
+def test_inverted_flips_the_routing_status_not_the_observations(sandbox: Sandbox) -> None:
     route53 = sandbox.client("route53")
     check_id = create_check(route53, "unknown-target.example.net")  # unknown targets are healthy
     assert observed(route53, check_id) == {"Success"}
@@ -158,7 +163,8 @@ def test_inverted_flips_the_status_and_round_trips(sandbox: Sandbox) -> None:
     assert fetched["HealthCheckConfig"]["Inverted"] is True
     assert fetched["HealthCheckConfig"]["Port"] == 8080
     assert updated["HealthCheckVersion"] == fetched["HealthCheckVersion"] == 2
-    assert observed(route53, check_id) == {"Failure"}
+    assert observed(route53, check_id) == {"Success"}  # checkers still reach the endpoint
+    assert routing_status(sandbox, check_id) == "Unhealthy"
 
 
 def test_disabled_counts_as_healthy_and_inverted_still_applies(sandbox: Sandbox) -> None:
@@ -168,11 +174,12 @@ def test_disabled_counts_as_healthy_and_inverted_still_applies(sandbox: Sandbox)
     try:
         sandbox.fail("localzone")
         time.sleep(0.6)  # longer than the detection delay
-        assert observed(route53, check_id) == {"Success"}  # disabled: considered healthy
+        assert observed(route53, check_id) == {"Failure"}  # the endpoint is down
+        assert routing_status(sandbox, check_id) == "Healthy"  # disabled: considered healthy
         route53.update_health_check(HealthCheckId=check_id, Inverted=True)
-        assert observed(route53, check_id) == {"Failure"}  # the documented way to stop routing to it
+        assert routing_status(sandbox, check_id) == "Unhealthy"  # the documented way to stop routing to it
         route53.update_health_check(HealthCheckId=check_id, Inverted=False, Disabled=False)
-        assert observed(route53, check_id) == {"Failure"}  # enabled again: the site is down
+        assert routing_status(sandbox, check_id) == "Unhealthy"  # enabled again: the site is down
     finally:
         sandbox.recover("localzone")
 

@@ -1,0 +1,78 @@
+"""Fixtures for integration tests: a sandbox per test session, playbook runs, and snapshots of cloud state."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+
+from sandbox.client import Sandbox
+
+REPO = Path(__file__).resolve().parents[2]
+RECAP = re.compile(r"^(?P<host>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+                   r"\s+failed=(?P<failed>\d+)", re.MULTILINE)
+
+
+@dataclass
+class PlaybookRun:
+    """What one ansible-playbook run printed and how it ended."""
+
+    returncode: int
+    output: str
+
+    @property
+    def recap(self) -> dict[str, dict[str, int]]:
+        """Per-host counters from the PLAY RECAP."""
+        return {match["host"]: {key: int(match[key]) for key in ("ok", "changed", "unreachable", "failed")}
+                for match in RECAP.finditer(self.output)}
+
+    @property
+    def changed(self) -> int:
+        return sum(host["changed"] for host in self.recap.values())
+
+
+def run_playbook(sandbox: Sandbox, inventory: str, playbook: str, *extra: str) -> PlaybookRun:
+    """Run a playbook of the collection against the sandbox, as a user would from the checkout."""
+    command = [str(Path(sys.executable).with_name("ansible-playbook")), f"playbooks/{playbook}", "-i", inventory,
+               "-e", f"@{sandbox.vars_file}", *extra]
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    env.pop("EKS_HA_TIMELINE_FILE", None)
+    completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    return PlaybookRun(completed.returncode, completed.stdout + completed.stderr)
+
+
+@pytest.fixture(scope="session")
+def outpost_lz(tmp_path_factory):
+    """A sandbox seeded from inventories/outpost-lz, stopped at the end of the session."""
+    sandbox = Sandbox(tmp_path_factory.mktemp("sandbox-outpost-lz"))
+    sandbox.up(["inventories/outpost-lz"])
+    yield sandbox
+    sandbox.down()
+
+
+def aws_client(sandbox: Sandbox, service: str, region: str = "us-east-1"):
+    """A real boto3 client pointed at the sandbox."""
+    return boto3.client(service, region_name=region, endpoint_url=sandbox.endpoint_url,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def route53_snapshot(sandbox: Sandbox, zone_name: str, record_name: str) -> dict:
+    """Everything Route 53 holds for one name: its record sets and the configs and tags of their health checks."""
+    route53 = aws_client(sandbox, "route53")
+    zone = next(z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"].rstrip(".") == zone_name)
+    records = [r for r in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+               if r["Name"].rstrip(".") == record_name]
+    checks = {}
+    for record in records:
+        if "HealthCheckId" in record:
+            check = route53.get_health_check(HealthCheckId=record["HealthCheckId"])["HealthCheck"]
+            tags = route53.list_tags_for_resource(ResourceType="healthcheck", ResourceId=check["Id"])
+            checks[check["Id"]] = {"config": check["HealthCheckConfig"],
+                                   "tags": sorted((t["Key"], t["Value"]) for t in tags["ResourceTagSet"]["Tags"])}
+    return {"records": sorted(records, key=lambda r: r.get("SetIdentifier", "")), "health_checks": checks}
