@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 COLLECTION_BUILD := .build/ansible_collections/eks_ha/resilience
+# Tools the tests start (ansible-playbook, ansible-inventory) come from the virtual environment.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: demo test bootstrap lint sanity units sandbox-tests integration benchmark clean
 
@@ -35,6 +37,8 @@ sanity:
 	rm -rf .build && mkdir -p $(COLLECTION_BUILD)
 	$(BIN)/ansible-galaxy collection build --force --output-path .build .
 	tar -xzf .build/eks_ha-resilience-*.tar.gz -C $(COLLECTION_BUILD)
+	# Dependencies must sit beside the collection: take amazon.aws from the pinned ansible bundle.
+	cp -r $(VENV)/lib/python3.11/site-packages/ansible_collections/amazon .build/ansible_collections/
 	cd $(COLLECTION_BUILD) && git init --quiet . && git add -A && \
 	  ../../../../$(BIN)/ansible-test sanity --python 3.11 --requirements --color no
 

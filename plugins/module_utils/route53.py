@@ -52,6 +52,13 @@ _RETRY_CODES = ["PriorRequestNotComplete", "Throttling"]
 
 TAGS_BATCH_SIZE = 10
 
+# Options that name one application name in one hosted zone (doc fragment eks_ha.resilience.route53_name).
+NAME_ARGUMENT_SPEC = dict(
+    hosted_zone=dict(type="str", required=True),
+    private_zone=dict(type="bool", default=False),
+    record_name=dict(type="str", required=True),
+)
+
 
 class AnsibleRoute53Error(AnsibleAWSError):
     pass

@@ -23,27 +23,11 @@ description:
     un-inverted because its failure already drains it and inverting it would send traffic back to it.
     With O(routing=weighted) the active site gets the highest configured weight and every other site 0.
     Calling the module again without O(active_site) restores the configured state (failback).
-  - The endpoint health of a site is the status its health check reports (more than 18% of the checkers
-    report success) XOR its C(Inverted) flag. A disabled health check is re-enabled, and its endpoint
-    health counts as unknown until it reports again.
+  - The endpoint health of a site is what its health check's checkers observe (healthy when more than 18%
+    of them report success); C(Inverted) does not change the observations, only the status Route 53 routes
+    on. A disabled health check is re-enabled, and its endpoint health counts as unknown until it reports again.
   - Route 53 is a global service; the client region defaults to C(us-east-1) when no region is configured.
 options:
-  hosted_zone:
-    description:
-      - The hosted zone holding the record, as a zone id (C(Z...) or C(/hostedzone/Z...)) or a zone name
-        (C(example.com) or C(example.com.)).
-    type: str
-    required: true
-  private_zone:
-    description:
-      - Pick the private zone rather than the public one when O(hosted_zone) is a name.
-    type: bool
-    default: false
-  record_name:
-    description:
-      - The fully qualified name the sites answer for, for example C(app.example.com).
-    type: str
-    required: true
   record_type:
     description:
       - The record type.
@@ -190,6 +174,7 @@ notes:
 author:
   - eks_ha.resilience maintainers (@eks-ha)
 extends_documentation_fragment:
+  - eks_ha.resilience.route53_name
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -282,7 +267,7 @@ health_checks:
       description: The status the check reported before the run, V(healthy), V(unhealthy) or V(unknown).
       type: str
     endpoint_healthy:
-      description: Whether the endpoint itself is healthy (reported status XOR inverted); null when unknown.
+      description: Whether the endpoint itself is healthy (what the checkers observe); null when unknown.
       type: bool
     route53_status:
       description: The status Route 53 routes on after the run, V(healthy) or V(unhealthy).
@@ -341,6 +326,7 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import AnsibleRoute53Error
+from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import NAME_ARGUMENT_SPEC
 from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import apply_record_changes
 from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import change_record_sets
 from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import choose_owned_check
@@ -483,7 +469,7 @@ def ensure_present(module, client):
     referenced = {r["SetIdentifier"]: r.get("HealthCheckId") for r in routed_records(listed_all)}
     current = {name: choose_owned_check(checks, referenced.get(name)) for name, checks in owned.items()}
     sites, problem = keep_current_targets(
-        params["sites"], routed_records(listed_all), {name: keep for name, (keep, _) in current.items()})
+        params["sites"], routed_records(listed_all), {name: keep for name, (keep, _extras) in current.items()})
     if problem is None:
         problem = validate_request(routing, sites, params["active_site"], params["record_type"])
     if problem is None and params["wait_timeout"] < 1:
@@ -685,9 +671,7 @@ def main():
         health_check=dict(type="dict", options=health_check_options),
     )
     argument_spec = dict(
-        hosted_zone=dict(type="str", required=True),
-        private_zone=dict(type="bool", default=False),
-        record_name=dict(type="str", required=True),
+        **NAME_ARGUMENT_SPEC,
         record_type=dict(type="str", choices=["A", "AAAA", "CNAME"]),
         routing=dict(type="str", default="failover", choices=["failover", "weighted"]),
         sites=dict(type="list", elements="dict", options=site_options),

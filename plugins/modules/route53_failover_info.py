@@ -13,26 +13,12 @@ description:
   - Reads the failover or weighted record sets of one name, their health checks and the checks' current
     status, and computes which site Route 53 answers with by Route 53's rules.
   - Read only; meant for pre-flight checks and for verifying a move made with M(eks_ha.resilience.route53_failover).
-  - The endpoint health of a site is the status its health check reports (more than 18% of the checkers
-    report success) XOR its C(Inverted) flag; a disabled check counts as healthy for routing and its endpoint
-    health as unknown.
+  - The endpoint health of a site is what its health check's checkers observe (healthy when more than 18%
+    of them report success); C(Inverted) does not change the observations, only the status Route 53 routes
+    on. A disabled check counts as healthy for routing (then inverted if C(Inverted)) and its endpoint health
+    as unknown.
   - Route 53 is a global service; the client region defaults to C(us-east-1) when no region is configured.
 options:
-  hosted_zone:
-    description:
-      - The hosted zone holding the record, as a zone id (C(Z...) or C(/hostedzone/Z...)) or a zone name.
-    type: str
-    required: true
-  private_zone:
-    description:
-      - Pick the private zone rather than the public one when O(hosted_zone) is a name.
-    type: bool
-    default: false
-  record_name:
-    description:
-      - The fully qualified name, for example C(app.example.com).
-    type: str
-    required: true
   record_type:
     description:
       - The record type to describe. Without it the first of V(A), V(AAAA) and V(CNAME) that has failover
@@ -45,6 +31,7 @@ notes:
 author:
   - eks_ha.resilience maintainers (@eks-ha)
 extends_documentation_fragment:
+  - eks_ha.resilience.route53_name
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -126,7 +113,7 @@ health_checks:
       description: The reported status, V(healthy), V(unhealthy) or V(unknown) (no observations, or the check is gone).
       type: str
     endpoint_healthy:
-      description: The health of the endpoint itself (reported status XOR inverted); null when unknown.
+      description: The health of the endpoint itself (what the checkers observe); null when unknown.
       type: bool
     route53_status:
       description: The status Route 53 routes on, V(healthy) or V(unhealthy).
@@ -151,6 +138,7 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import AnsibleRoute53Error
+from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import NAME_ARGUMENT_SPEC
 from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import describe_health_check
 from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import find_hosted_zone
 from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import get_health_check
@@ -251,9 +239,7 @@ def describe(module, client):
 
 def main():
     argument_spec = dict(
-        hosted_zone=dict(type="str", required=True),
-        private_zone=dict(type="bool", default=False),
-        record_name=dict(type="str", required=True),
+        **NAME_ARGUMENT_SPEC,
         record_type=dict(type="str", choices=["A", "AAAA", "CNAME"]),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -13,8 +13,9 @@ from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import o
 ALIAS = {"dns_name": "op-alb.us-west-2.elb.amazonaws.com.", "hosted_zone_id": "Z1H1FL5HABSF5"}
 
 
-def site(health_check, alias=ALIAS, cname=None):
-    return {"name": "outposts", "alias": alias, "cname": cname, "health_check": health_check}
+def site(health_check, cname=None):
+    """A site with an alias target, or with a cname target when one is given."""
+    return {"name": "outposts", "alias": None if cname else ALIAS, "cname": cname, "health_check": health_check}
 
 
 @pytest.mark.parametrize(
@@ -48,7 +49,7 @@ def test_desired_health_check_config(health_check, expected):
 
 
 def test_desired_health_check_config_cname_default_fqdn_and_inverted():
-    config = desired_health_check_config(site({"type": "HTTP"}, alias=None, cname={"value": "lz.example.net"}), True)
+    config = desired_health_check_config(site({"type": "HTTP"}, cname={"value": "lz.example.net"}), True)
     assert config["FullyQualifiedDomainName"] == "lz.example.net"
     assert config["Inverted"] is True
 
@@ -104,13 +105,13 @@ def test_inversion_is_an_update():
 
 
 def test_sni_turned_on_for_https():
-    action, changes, _ = compare_health_check(existing_from(HTTPS, EnableSNI=False), HTTPS)
+    action, changes, _reasons = compare_health_check(existing_from(HTTPS, EnableSNI=False), HTTPS)
     assert (action, changes) == ("update", {"EnableSNI": True})
 
 
 def test_fqdn_removed_when_switching_to_ip_is_reset():
     desired = desired_health_check_config(site({"type": "HTTP", "path": "/healthz", "ip": "192.0.2.1"}))
-    action, changes, _ = compare_health_check(existing_from(BASE), desired)
+    action, changes, _reasons = compare_health_check(existing_from(BASE), desired)
     assert action == "update"
     assert changes == {"IPAddress": "192.0.2.1", "ResetElements": ["FullyQualifiedDomainName"]}
 

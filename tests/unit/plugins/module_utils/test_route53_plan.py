@@ -15,8 +15,8 @@ WEIGHTED = [{"name": "outposts", "weight": 200}, {"name": "lz", "weight": 55}, {
 BOTH = {"outposts": True, "region": True}
 
 
-def failover_plan(active, health, has_check=BOTH, force=False):
-    return plan_traffic("failover", FAILOVER, active, health, has_check, force)
+def failover_plan(active, health, has_check=None, force=False):
+    return plan_traffic("failover", FAILOVER, active, health, BOTH if has_check is None else has_check, force)
 
 
 def test_no_active_site_nothing_inverted():

@@ -11,13 +11,13 @@ from ansible_collections.eks_ha.resilience.plugins.module_utils.route53 import v
 ALIAS = {"dns_name": "alb.example.net", "hosted_zone_id": "Z1H1FL5HABSF5", "evaluate_target_health": True}
 
 
-def site(name, role=None, weight=None, alias=ALIAS, cname=None, health_check=None):
-    """A sites entry the way the argument spec hands it over (unset keys are None)."""
+def site(name, role=None, weight=None, cname=None, health_check=None):
+    """A sites entry the way the argument spec hands it over (unset keys are None); ALIAS unless cname is given."""
     return {
         "name": name,
         "role": role,
         "weight": weight,
-        "alias": copy.deepcopy(alias) if alias else None,
+        "alias": None if cname else copy.deepcopy(ALIAS),
         "cname": cname,
         "health_check": health_check if health_check is not None else {"type": "HTTP"},
     }
