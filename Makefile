@@ -21,7 +21,7 @@ $(STAMP): requirements.txt
 	touch $@
 
 demo: bootstrap
-	$(BIN)/python -m sandbox demo
+	$(BIN)/python -m sandbox.demo
 
 test: bootstrap
 	$(MAKE) --no-print-directory lint sanity units sandbox-tests integration
