@@ -33,10 +33,12 @@ class StepResult:
     serving_site: str | None
     seconds: float
     note: str = ""
+    changed: int | None = None
+    expect_unchanged: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.serving_site == self.expected_site
+        return self.serving_site == self.expected_site and not (self.expect_unchanged and self.changed)
 
 
 @dataclass
@@ -52,11 +54,19 @@ class Drill:
     def architecture(self) -> str:
         return Path(self.inventory).name
 
+    @property
+    def timeline_file(self) -> Path:
+        return self.reports / "timeline.jsonl"
+
+    def last_timeline(self) -> dict:
+        """The timeline record the last playbook run appended (steps, seconds, changed count)."""
+        return json.loads(self.timeline_file.read_text().splitlines()[-1])
+
     def playbook(self, name: str, *extra: str) -> float:
         """Run one playbook with the sandbox's vars file; return its wall time, raise when it fails."""
         command = [str(Path(sys.executable).with_name("ansible-playbook")), f"playbooks/{name}",
                    "-i", self.inventory, "-e", f"@{self.sandbox.vars_file}", *extra]
-        env = dict(os.environ, EKS_HA_TIMELINE_FILE=str(self.reports / "timeline.jsonl"))
+        env = dict(os.environ, EKS_HA_TIMELINE_FILE=str(self.timeline_file))
         started = time.monotonic()
         completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
         seconds = time.monotonic() - started
@@ -75,10 +85,19 @@ class Drill:
         seconds = self.playbook("status.yml", *extra)
         return json.loads(status_file.read_text())["serving_site"], seconds
 
-    def record(self, step: str, expected: str, seconds: float, note: str = "") -> None:
+    def playbook_step(self, step: str, playbook: str, expected: str, expect_unchanged: bool = False) -> None:
+        """Run a playbook as one step of the drill and record what it changed and which site serves after it."""
+        seconds = self.playbook(playbook)
+        self.record(step, expected, seconds, changed=self.last_timeline()["changed"], expect_unchanged=expect_unchanged)
+
+    def record(self, step: str, expected: str, seconds: float, note: str = "", changed: int | None = None,
+               expect_unchanged: bool = False) -> None:
+        """Note which site serves after a step."""
         serving, _ = self.serving_site()
-        self.results.append(StepResult(self.architecture, step, expected, serving, seconds, note))
-        print(f"  {self.architecture:16} {step:44} serving={serving:12} {seconds:6.1f} s {note}", flush=True)
+        result = StepResult(self.architecture, step, expected, serving, seconds, note, changed, expect_unchanged)
+        self.results.append(result)
+        print(f"  {self.architecture:16} {step:40} serving={serving:12} {seconds:6.1f} s "
+              f"{'' if changed is None else f'changed={changed} '}{note}", flush=True)
 
     def run(self) -> None:
         """The drill: every step checks which site serves afterwards."""
@@ -89,32 +108,33 @@ class Drill:
         interval = sites[home]["traffic_health_check"]["request_interval"]
         threshold = sites[home]["traffic_health_check"]["failure_threshold"]
 
-        self.record("deploy.yml", home, self.playbook("deploy.yml"))
-        self.record("deploy.yml again (must change nothing)", home, self.playbook("deploy.yml"))
+        self.playbook_step("deploy.yml", "deploy.yml", home)
+        self.playbook_step("deploy.yml again (changes nothing)", "deploy.yml", home, expect_unchanged=True)
 
         started = time.monotonic()
         self.sandbox.fail(home)
-        _, _ = self.serving_site(expect=target)
+        self.serving_site(expect=target)
         self.record(f"outage of {home}, no playbook run", target, time.monotonic() - started,
-                    f"(health checks: {interval} s x {threshold}, time-scaled)")
+                    f"health checks {interval} s x {threshold} (time-scaled)")
 
         started = time.monotonic()
         self.sandbox.recover(home)
-        _, _ = self.serving_site(expect=home)
+        self.serving_site(expect=home)
         self.record(f"{home} recovers, no playbook run", home, time.monotonic() - started)
 
-        self.record("failover.yml (planned)", target, self.playbook("failover.yml"))
-        self.record("failback.yml", home, self.playbook("failback.yml"))
+        self.playbook_step("failover.yml (planned)", "failover.yml", target)
+        self.playbook_step("failback.yml", "failback.yml", home)
 
 
 def render_report(results: list[StepResult], timelines: list[dict]) -> str:
     """The drill report as Markdown: what served after each step, then each playbook's timeline."""
-    lines = ["# Drill report", "", "| architecture | step | expected | serving | seconds | |",
-             "|---|---|---|---|---:|---|"]
+    lines = ["# Drill report", "", "| architecture | step | expected | serving | seconds | changed | |",
+             "|---|---|---|---|---:|---:|---|"]
     for result in results:
-        verdict = "ok" if result.ok else "WRONG SITE"
+        verdict = "ok" if result.ok else ("WRONG SITE" if result.serving_site != result.expected_site else "CHANGED")
+        changed = "" if result.changed is None else result.changed
         lines.append(f"| {result.architecture} | {result.step} | {result.expected_site} | {result.serving_site} "
-                     f"| {result.seconds:.1f} | {verdict} {result.note} |")
+                     f"| {result.seconds:.1f} | {changed} | {verdict} {result.note} |")
     lines += ["", "## Playbook timelines", ""]
     for timeline in timelines:
         if timeline["playbook"] == "status.yml":
@@ -166,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"DEMO FAILED: {failure}", file=sys.stderr)
         return 1
     if not all(result.ok for result in results):
-        print("DEMO FAILED: a step left the wrong site serving", file=sys.stderr)
+        print("DEMO FAILED: a step left the wrong site serving or changed what it should not", file=sys.stderr)
         return 1
     return 0
 

@@ -133,6 +133,7 @@ class CallbackModule(CallbackBase):
                 "playbook": self._playbook,
                 "total_seconds": round(total, 3),
                 "failed": any(stats.failures.values()) or any(stats.dark.values()),
+                "changed": sum(stats.changed.values()),
                 "steps": [{"name": s["name"], "at": round(s["started"] - origin, 3),
                            "seconds": round(s["ended"] - s["started"], 3), "failed": s["failed"]}
                           for s in self._steps],
