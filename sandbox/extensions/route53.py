@@ -10,7 +10,8 @@ healthy, and ``Inverted`` then flips whatever was decided (so disabled + inverte
 documented way to stop routing to it).
 
 Also fixed: UpdateHealthCheck never bumps HealthCheckVersion; a new zone's SOA record holds a
-stringified dict; GetChange drops the ``/change/`` prefix of the change id.
+stringified dict; GetChange drops the ``/change/`` prefix of the change id; a DELETE of one routed record
+removes every record with the same SetIdentifier in the zone.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from werkzeug.wrappers import Response
 
 from sandbox.extensions.base import Extension, Handler
 from sandbox.protocol import AwsRequest, Forward, XmlDocument, replace_body
-from sandbox.state import Site, SiteRegistry
+from sandbox.state import Site, SiteRegistry, normalize_host
 
 ROUTE53_NAMESPACE = "https://route53.amazonaws.com/doc/2013-04-01/"
 
@@ -55,6 +56,7 @@ _STATUS = re.compile(r"/2013-04-01/healthcheck/(?P<id>[^/]+)/status")
 _HEALTH_CHECK = re.compile(r"/2013-04-01/healthcheck/(?P<id>[^/]+)")
 _CHANGE = re.compile(r"/2013-04-01/change/(?P<id>[^/]+)")
 _HOSTED_ZONES = re.compile(r"/2013-04-01/hostedzone/?")
+_RRSET = re.compile(r"/2013-04-01/hostedzone/(?P<id>[^/]+)/rrset/?")
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,35 @@ class Route53Extension(Extension):
             return self.create_hosted_zone
         if method == "GET" and _CHANGE.fullmatch(path):
             return self.get_change
+        if method == "POST" and _RRSET.fullmatch(path):
+            return self.change_resource_record_sets
         return None
+
+    def change_resource_record_sets(self, request: AwsRequest, forward: Forward) -> Response:
+        """moto's change, minus its habit of deleting every record that shares a deleted SetIdentifier.
+
+        AWS deletes exactly the named record (name, type and set identifier); moto drops every record set
+        with that identifier in the zone, whatever its name. The bystanders are put back.
+        """
+        zone = backend().zones.get(_RRSET.fullmatch(request.path)["id"])
+        before = list(zone.rrsets) if zone is not None else []
+        response = forward(request)
+        if response.status_code != 200 or zone is None:
+            return response
+        document = XmlDocument.parse(request.body)
+        deleted = {
+            (normalize_host(document.text("ResourceRecordSet/Name", change) or ""),
+             document.text("ResourceRecordSet/Type", change), document.text("ResourceRecordSet/SetIdentifier", change))
+            for change in document.findall("ChangeBatch/Changes/Change")
+            if document.text("Action", change) == "DELETE"
+        }
+        deleted_ids = {set_identifier for _name, _type, set_identifier in deleted if set_identifier}
+        present = {record_key(record_set) for record_set in zone.rrsets}
+        for record_set in before:
+            key = record_key(record_set)
+            if record_set.set_identifier in deleted_ids and key not in deleted and key not in present:
+                zone.rrsets.append(record_set)
+        return response
 
     def get_health_check_status(self, request: AwsRequest, forward: Forward) -> Response:
         """One observation per checker Region, all agreeing on what the probes of the endpoint see."""
@@ -192,6 +222,11 @@ class Route53Extension(Extension):
                 "status": verdict.status,
             })
         return {"health_checks": rows}
+
+
+def record_key(record_set: Any) -> tuple[str, str, str | None]:
+    """What identifies a record set in a zone: its name, type and set identifier."""
+    return normalize_host(record_set.name), record_set.type, record_set.set_identifier
 
 
 def backend() -> Any:

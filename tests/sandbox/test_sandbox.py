@@ -213,6 +213,13 @@ def test_route53_records_with_health_checks(sandbox: Sandbox) -> None:
     soa = next(r for r in records if r["Type"] == "SOA")["ResourceRecords"][0]["Value"]
     assert soa.startswith("ns-") and "{" not in soa
 
+    # Deleting one routed record leaves other names' records with the same set identifier alone.
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [dict(primary, Action="DELETE")]})
+    remaining = {(r["Name"], r.get("SetIdentifier")) for r in route53.list_resource_record_sets(
+        HostedZoneId=zone_id)["ResourceRecordSets"]}
+    assert ("www.example.com.", "outposts") not in remaining
+    assert {("www.example.com.", "localzone"), ("app.example.com.", "outposts")} <= remaining
+
     route53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=check_id,
                                      AddTags=[{"Key": "Name", "Value": "outposts"}])
     tag_sets = route53.list_tags_for_resources(ResourceType="healthcheck", ResourceIds=[check_id])["ResourceTagSets"]

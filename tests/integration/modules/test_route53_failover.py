@@ -1,351 +1,757 @@
-"""route53_failover and route53_failover_info run by Ansible against a moto server.
+"""route53_failover and route53_failover_info run by Ansible against a sandbox seeded from outpost-lz.
 
-Plain moto reports every health check observation as Success, so an inverted check reads as an endpoint
-that is failing (reported XOR inverted); the assertions below follow from that.
+The records of the name point at the two seeded ALBs and the health checks probe them, so what the checkers
+observe follows the sites' state: ``sandbox.fail(site)`` makes a site's checks observe Failure after the
+detection delay (RequestInterval 10 * FailureThreshold 1 * time scale 0.05 = 0.5 s), and ``sandbox.status()``
+shows the status Route 53 routes on (observations, then ``Inverted``).
+
+The tests run in file order and share one sandbox: each step starts from the state the previous one left.
+Every module call goes through a recording proxy, so a test can assert which Route 53 writes a run made.
 """
 
 from __future__ import annotations
 
+import copy
+import http.client
 import json
 import os
-import socket
+import re
 import subprocess
 import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
-import boto3
 import pytest
+
+from sandbox.client import Sandbox
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
+INVENTORY = REPO / "inventories" / "outpost-lz"
 ZONE = "example.com"
 NAME = "app.example.com"
-ELB_ZONE = "Z1H1FL5HABSF5"
+WEIGHTED_NAME = "api.example.com"
+PRIMARY = "outposts"
+SECONDARY = "localzone"
+ALB_REGIONS = {PRIMARY: ("eks-ha-outposts-alb", "us-west-2"), SECONDARY: ("eks-ha-localzone-alb", "us-east-1")}
+WAIT_TIMEOUT = 15.0
+
+DRAIN_PRIMARY = f"inverted health check of {PRIMARY} to drain it (endpoint healthy)"
+KEEP_PRIMARY_DRAINED = f"kept health check of {PRIMARY} inverted to drain it (endpoint healthy)"
+UNDRAIN_PRIMARY = f"un-inverted health check of {PRIMARY} so it serves again"
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# -- running module tasks, and seeing every AWS call they make ---------------------------------
+
+# Route 53 reads are GETs, except ListTagsForResources (POST /2013-04-01/tags/<type>, no resource id).
+_ROUTE53_READ_POST = re.compile(r"/2013-04-01/tags/[^/]+/?")
+_HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+               "content-length"}
+
+
+class _ForwardingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Small requests and answers go out at once rather than waiting for a delayed ACK.
+    disable_nagle_algorithm = True
+
+    def _forward(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        self.server.calls.append((self.command, urllib.parse.urlsplit(self.path).path))
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+        upstream = http.client.HTTPConnection(*self.server.upstream, timeout=60)
+        try:
+            upstream.request(self.command, self.path, body=body, headers=headers)
+            response = upstream.getresponse()
+            data = response.read()
+        finally:
+            upstream.close()
+        self.send_response(response.status, response.reason)
+        for key, value in response.getheaders():
+            if key.lower() not in _HOP_BY_HOP:
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class RecordingProxy:
+    """A loopback HTTP endpoint that forwards every request to ``upstream_url`` and records its method and path."""
+
+    def __init__(self, upstream_url: str):
+        parts = urllib.parse.urlsplit(upstream_url)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _ForwardingHandler)
+        self._server.daemon_threads = True
+        self._server.upstream = (parts.hostname, parts.port)
+        self._server.calls = []
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def calls(self) -> list[tuple[str, str]]:
+        return self._server.calls
+
+    def start(self) -> RecordingProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
+def route53_writes(calls: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The calls among ``calls`` that change something in Route 53."""
+    return [(method, path) for method, path in calls
+            if method != "GET" and not (method == "POST" and _ROUTE53_READ_POST.fullmatch(path))]
+
+
+def task(module: str, args: dict[str, Any], check: bool = False, diff: bool = False) -> dict[str, Any]:
+    """One module call of a playbook run by ``PlaybookRunner``."""
+    return {"module": module, "args": args, "check": check, "diff": diff}
+
+
+@dataclass
+class Play:
+    """The registered results of the tasks of one playbook, in order, and the AWS calls the playbook made."""
+
+    results: list[dict[str, Any]]
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def writes(self) -> list[tuple[str, str]]:
+        return route53_writes(self.calls)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.results[index]
+
+
+class PlaybookRunner:
+    """Run module tasks with ansible-playbook from the checkout, against an AWS endpoint seen through a proxy."""
+
+    def __init__(self, proxy: RecordingProxy, workdir: Path, credentials: dict[str, str]):
+        self.proxy = proxy
+        self.workdir = workdir
+        self.credentials = credentials
+        self._count = 0
+
+    def __call__(self, *tasks: dict[str, Any]) -> Play:
+        """Run ``tasks`` (see ``task``) in order as one playbook; a failing task does not stop the ones after it."""
+        steps = []
+        for index, spec in enumerate(tasks):
+            args = dict(spec["args"], endpoint_url=self.proxy.url, **self.credentials)
+            steps.append({"name": f"step {index}", f"eks_ha.resilience.{spec['module']}": args,
+                          "register": f"step{index}", "ignore_errors": True,
+                          "check_mode": spec["check"], "diff": spec["diff"]})
+        registered = ", ".join(f"step{index}" for index in range(len(tasks)))
+        return self._play(["localhost"], steps, "[" + registered + "]")
+
+    def parallel(self, module: str, cases: list[dict[str, Any]]) -> Play:
+        """Run ``module`` once per entry of ``cases`` (its args), all at once: one inventory host per case."""
+        hosts = [f"case{index}" for index in range(len(cases))]
+        keys = sorted({key for args in cases for key in args})
+        args = {key: "{{ cases[inventory_hostname]['%s'] | default(omit) }}" % key for key in keys}
+        args.update(endpoint_url=self.proxy.url, **self.credentials)
+        steps = [{"name": "case", f"eks_ha.resilience.{module}": args, "register": "step", "ignore_errors": True}]
+        play = self._play(hosts, steps, "dict(ansible_play_hosts_all | zip(ansible_play_hosts_all"
+                          " | map('extract', hostvars, 'step')))", {"cases": dict(zip(hosts, cases))})
+        play.results = [play.results[host] for host in hosts]
+        return play
+
+    def _play(self, hosts: list[str], steps: list[dict[str, Any]], results: str,
+              variables: dict[str, Any] | None = None) -> Play:
+        """Run ``steps`` on ``hosts`` (all local), then save the value of the expression ``results``."""
+        self._count += 1
+        result_file = self.workdir / f"results{self._count}.json"
+        playbook = self.workdir / f"play{self._count}.yml"
+        steps = steps + [{"name": "save results", "run_once": True, "check_mode": False, "diff": False,
+                          "ansible.builtin.copy": {"content": "{{ " + results + " | to_json }}",
+                                                   "dest": str(result_file)}}]
+        playbook.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "vars": variables or {},
+                                         "tasks": steps}]))
+
+        command = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", ",".join(hosts) + ",",
+                   "-c", "local", "-f", str(max(len(hosts), 1)), str(playbook)]
+        # Only the modules are under test: keep ansible.cfg but not the extra callbacks it enables.
+        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false",
+                   ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default",
+                   ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+        for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+            env.pop(variable, None)
+        self.proxy.calls.clear()
+        completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False,
+                                   timeout=300)
+        assert result_file.exists(), completed.stdout + completed.stderr
+        return Play(json.loads(result_file.read_text()), list(self.proxy.calls))
+
+
+# -- fixtures -----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def moto_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+def sandbox(tmp_path_factory):
+    """A sandbox of its own for this file, seeded from outpost-lz, stopped at the end."""
+    box = Sandbox(tmp_path_factory.mktemp("route53-failover-sandbox"))
+    box.up([INVENTORY])
+    yield box
+    box.down()
 
 
 @pytest.fixture(scope="module")
-def route53(moto_endpoint):
-    return boto3.client("route53", region_name="us-east-1", endpoint_url=moto_endpoint,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+def route53(sandbox):
+    return sandbox.client("route53", "us-east-1")
 
 
 @pytest.fixture(scope="module")
 def zone_id(route53):
-    return route53.create_hosted_zone(Name=ZONE, CallerReference="it-zone")["HostedZone"]["Id"].split("/")[-1]
+    zones = route53.list_hosted_zones_by_name(DNSName=ZONE + ".")["HostedZones"]
+    return next(z["Id"] for z in zones if z["Name"] == ZONE + ".").split("/")[-1]
 
 
 @pytest.fixture(scope="module")
-def run(moto_endpoint, tmp_path_factory):
-    """Run one module task with ansible-playbook from the checkout and return its registered result."""
-    workdir = tmp_path_factory.mktemp("route53_failover")
-    counter = iter(range(1000))
+def albs(sandbox):
+    """Site name -> (DNS name, canonical hosted zone id) of its seeded ALB."""
+    found = {}
+    for site, (name, region) in ALB_REGIONS.items():
+        balancer = sandbox.client("elbv2", region).describe_load_balancers(Names=[name])["LoadBalancers"][0]
+        found[site] = (balancer["DNSName"], balancer["CanonicalHostedZoneId"])
+    return found
 
-    def _run(module, args, check=False, diff=False):
-        index = next(counter)
-        result_file = workdir / f"result{index}.json"
-        task_args = dict(args, endpoint_url=moto_endpoint, access_key="testing", secret_key="testing")
-        playbook = workdir / f"play{index}.yml"
-        playbook.write_text(json.dumps([{
-            "hosts": "localhost",
-            "gather_facts": False,
-            "tasks": [
-                {"name": "module under test", f"eks_ha.resilience.{module}": task_args,
-                 "register": "result", "ignore_errors": True},
-                {"name": "save result", "ansible.builtin.copy": {"content": "{{ result | to_json }}",
-                                                                 "dest": str(result_file)},
-                 "check_mode": False, "diff": False},
-            ],
-        }]))
-        command = [str(Path(sys.executable).with_name("ansible-playbook")), str(playbook)]
-        if check:
-            command.append("--check")
-        if diff:
-            command.append("--diff")
-        # Only the modules are under test: keep ansible.cfg but not the extra callbacks it enables.
-        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false",
-                   ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default")
-        env.pop("AWS_REGION", None)
-        env.pop("AWS_DEFAULT_REGION", None)
-        completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
-        assert result_file.exists(), completed.stdout + completed.stderr
-        return json.loads(result_file.read_text())
 
-    return _run
+@pytest.fixture(scope="module")
+def run(sandbox, tmp_path_factory):
+    proxy = RecordingProxy(sandbox.endpoint_url).start()
+    yield PlaybookRunner(proxy, tmp_path_factory.mktemp("route53-failover-plays"),
+                         {"access_key": "testing", "secret_key": "testing"})
+    proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def memo():
+    """State one test leaves for a later one (the tests run in file order)."""
+    return {}
+
+
+# -- helpers ------------------------------------------------------------------------------------
 
 
 def snapshot(route53, zone_id):
-    """Every record set of the zone and every health check (config and tags)."""
+    """Every record set of the zone and every health check (config, version and tags)."""
     records = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
     records = sorted((r for r in records if r["Type"] not in ("SOA", "NS")),
                      key=lambda r: (r["Name"], r["Type"], r.get("SetIdentifier", "")))
     checks = {}
     for check in route53.list_health_checks()["HealthChecks"]:
         tags = route53.list_tags_for_resource(ResourceType="healthcheck", ResourceId=check["Id"])
-        checks[check["Id"]] = {"config": check["HealthCheckConfig"],
+        checks[check["Id"]] = {"config": check["HealthCheckConfig"], "version": check["HealthCheckVersion"],
                                "tags": {t["Key"]: t["Value"] for t in tags["ResourceTagSet"]["Tags"]}}
     return {"records": records, "health_checks": checks}
 
 
-def sites(interval=30):
-    return [
-        {"name": "outposts", "role": "primary",
-         "alias": {"dns_name": "op-alb.us-west-2.elb.amazonaws.com", "hosted_zone_id": ELB_ZONE},
-         "health_check": {"type": "HTTPS", "path": "/healthz", "request_interval": interval}},
-        {"name": "region", "role": "secondary",
-         "alias": {"dns_name": "region-alb.us-west-2.elb.amazonaws.com", "hosted_zone_id": ELB_ZONE},
-         "health_check": {"path": "/healthz"}},
-    ]
+def unversioned(state):
+    """A snapshot without HealthCheckVersion (every update bumps it, even one that restores a value)."""
+    state = copy.deepcopy(state)
+    for check in state["health_checks"].values():
+        check.pop("version")
+    return state
 
 
-def failover_args(**extra):
-    args = {"hosted_zone": ZONE, "record_name": NAME, "sites": sites()}
+def apart_from_inverted(state):
+    """A snapshot without HealthCheckVersion and without the Inverted flags."""
+    state = unversioned(state)
+    for check in state["health_checks"].values():
+        check["config"].pop("Inverted", None)
+    return state
+
+
+def record_checks(route53, zone_id, name=NAME):
+    """Set identifier -> health check id of the record sets of ``name``."""
+    records = route53.list_resource_record_sets(HostedZoneId=zone_id, StartRecordName=name + ".")["ResourceRecordSets"]
+    return {r["SetIdentifier"]: r.get("HealthCheckId") for r in records
+            if r["Name"] == name + "." and "SetIdentifier" in r}
+
+
+def routed_status(sandbox, check_id):
+    """The status the sandbox's Route 53 routes on for a check now: Healthy or Unhealthy."""
+    return next(c["status"] for c in sandbox.status()["health_checks"] if c["id"] == check_id)
+
+
+def wait_for_status(sandbox, check_id, status, timeout=WAIT_TIMEOUT):
+    """Poll the sandbox until the check's routed status is ``status``; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while routed_status(sandbox, check_id) != status:
+        if time.monotonic() > deadline:
+            pytest.fail(f"health check {check_id} did not turn {status} within {timeout} s")
+        time.sleep(0.05)
+
+
+def fail_site(sandbox, route53, zone_id, site, routed_then="Unhealthy"):
+    """Fail ``site`` and wait until its check of NAME shows ``routed_then`` (the checkers noticed)."""
+    sandbox.fail(site)
+    wait_for_status(sandbox, record_checks(route53, zone_id)[site], routed_then)
+
+
+def recover_site(sandbox, route53, zone_id, site, routed_then="Healthy"):
+    sandbox.recover(site)
+    wait_for_status(sandbox, record_checks(route53, zone_id)[site], routed_then)
+
+
+def site_args(albs, name, role, interval=10):
+    dns_name, alias_zone = albs[name]
+    return {"name": name, "role": role, "alias": {"dns_name": dns_name, "hosted_zone_id": alias_zone},
+            "health_check": {"fqdn": dns_name, "request_interval": interval, "failure_threshold": 1}}
+
+
+def sites(albs, interval=10):
+    return [site_args(albs, PRIMARY, "primary", interval), site_args(albs, SECONDARY, "secondary", interval)]
+
+
+def failover_args(albs, **extra):
+    args = {"hosted_zone": ZONE, "record_name": NAME, "sites": sites(albs)}
     args.update(extra)
     return args
 
 
-def info(run):
-    return run("route53_failover_info", {"hosted_zone": ZONE, "record_name": NAME})
+# Sites named with their role only: the module keeps their current targets and health checks.
+NAMED_ONLY = [{"name": PRIMARY, "role": "primary"}, {"name": SECONDARY, "role": "secondary"}]
 
 
-def with_sites(change):
-    chosen = sites()
-    change(chosen)
-    return chosen
+def failover(albs, **extra):
+    return task("route53_failover", failover_args(albs, **extra))
+
+
+def named_only(**extra):
+    return task("route53_failover", dict({"hosted_zone": ZONE, "record_name": NAME, "sites": NAMED_ONLY}, **extra))
+
+
+def info(name=NAME):
+    return task("route53_failover_info", {"hosted_zone": ZONE, "record_name": name})
+
+
+def check_facts(result, site):
+    """The health facts a module result gives for a site, without its id and config."""
+    facts = result["health_checks"][site]
+    return {key: facts[key] for key in ("inverted", "reported_status", "endpoint_healthy", "route53_status")}
+
+
+HEALTHY_SERVING = {"inverted": False, "reported_status": "healthy", "endpoint_healthy": True,
+                   "route53_status": "healthy"}
+HEALTHY_DRAINED = {"inverted": True, "reported_status": "healthy", "endpoint_healthy": True,
+                   "route53_status": "unhealthy"}
+FAILING = {"inverted": False, "reported_status": "unhealthy", "endpoint_healthy": False,
+           "route53_status": "unhealthy"}
+
+
+# -- bad input: one sentence each, nothing changed ------------------------------------------------
+
+
+def _set(index, **values):
+    return lambda args: args["sites"][index].update(values)
+
+
+def _weighted(weight):
+    def change(args):
+        args["routing"] = "weighted"
+        for site in args["sites"]:
+            site.pop("role")
+            site["weight"] = weight
+    return change
 
 
 BAD_INPUTS = [
-    ("two primaries", failover_args(sites=with_sites(lambda s: s[1].update(role="primary"))),
+    ("two primaries", _set(1, role="primary"),
      "routing=failover needs exactly one primary and one secondary site, "
-     "got 2 primaries (outposts, region) and no secondary."),
-    ("request_interval", failover_args(sites=with_sites(lambda s: s[0]["health_check"].update(request_interval=20))),
-     "site 'outposts' health_check.request_interval must be 10 or 30, got 20."),
-    ("failure_threshold", failover_args(sites=with_sites(lambda s: s[0]["health_check"].update(failure_threshold=11))),
-     "site 'outposts' health_check.failure_threshold must be between 1 and 10, got 11."),
-    ("weight with failover", failover_args(sites=with_sites(lambda s: s[0].update(weight=5))),
-     "site 'outposts' sets weight, which is only allowed with routing=weighted."),
-    ("role with weighted", failover_args(routing="weighted"),
-     "site 'outposts' sets role, which is only allowed with routing=failover."),
-    ("all weights zero", failover_args(routing="weighted", sites=with_sites(
-        lambda s: [(x.pop("role"), x.update(weight=0)) for x in s])),
+     f"got 2 primaries ({PRIMARY}, {SECONDARY}) and no secondary."),
+    ("request_interval", lambda a: a["sites"][0]["health_check"].update(request_interval=20),
+     f"site '{PRIMARY}' health_check.request_interval must be 10 or 30, got 20."),
+    ("failure_threshold", lambda a: a["sites"][0]["health_check"].update(failure_threshold=11),
+     f"site '{PRIMARY}' health_check.failure_threshold must be between 1 and 10, got 11."),
+    ("weight with failover", _set(0, weight=5),
+     f"site '{PRIMARY}' sets weight, which is only allowed with routing=weighted."),
+    ("role with weighted", lambda a: a.update(routing="weighted"),
+     f"site '{PRIMARY}' sets role, which is only allowed with routing=failover."),
+    ("all weights zero", _weighted(0),
      "routing=weighted needs at least one site with a weight above 0, but all weights are 0."),
-    ("weight above 255", failover_args(routing="weighted", sites=with_sites(
-        lambda s: [(x.pop("role"), x.update(weight=300)) for x in s])),
-     "site 'outposts' weight must be between 0 and 255, got 300."),
-    ("alias without hosted_zone_id", failover_args(sites=with_sites(lambda s: s[1]["alias"].pop("hosted_zone_id"))),
-     "site 'region' alias needs hosted_zone_id (the hosted zone of the alias target)."),
-    ("alias and cname", failover_args(sites=with_sites(lambda s: s[1].update(cname={"value": "x.example.net"}))),
-     "site 'region' must set exactly one of alias or cname."),
-    ("duplicate names", failover_args(sites=with_sites(lambda s: s[1].update(name="outposts"))),
-     "sites names must be unique, but 'outposts' appears 2 times."),
-    ("one site", failover_args(sites=sites()[:1]), "sites needs at least 2 entries, got 1."),
-    ("active_site unknown", failover_args(active_site="moon"),
-     "active_site 'moon' is not one of the sites (outposts, region)."),
-    ("unknown zone", failover_args(hosted_zone="example.org"),
+    ("weight above 255", _weighted(300), f"site '{PRIMARY}' weight must be between 0 and 255, got 300."),
+    ("alias without hosted_zone_id", lambda a: a["sites"][1]["alias"].pop("hosted_zone_id"),
+     f"site '{SECONDARY}' alias needs hosted_zone_id (the hosted zone of the alias target)."),
+    ("alias and cname", _set(1, cname={"value": "x.example.net"}),
+     f"site '{SECONDARY}' must set exactly one of alias or cname."),
+    ("duplicate names", _set(1, name=PRIMARY), f"sites names must be unique, but '{PRIMARY}' appears 2 times."),
+    ("one site", lambda a: a["sites"].pop(), "sites needs at least 2 entries, got 1."),
+    ("active_site unknown", lambda a: a.update(active_site="moon"),
+     f"active_site 'moon' is not one of the sites ({PRIMARY}, {SECONDARY})."),
+    ("unknown zone", lambda a: a.update(hosted_zone="example.org"),
      "hosted_zone 'example.org' matches no public zone named example.org; "
      "pass an existing zone name with the right private_zone, or the zone id."),
-    ("unknown zone id", failover_args(hosted_zone="ZNOSUCHZONE1"),
+    ("unknown zone id", lambda a: a.update(hosted_zone="ZNOSUCHZONE1"),
      "hosted_zone 'ZNOSUCHZONE1' was not found: no hosted zone has id ZNOSUCHZONE1."),
-    ("private zone missing", failover_args(private_zone=True),
+    ("private zone missing", lambda a: a.update(private_zone=True),
      "hosted_zone 'example.com' matches no private zone named example.com; "
      "pass an existing zone name with the right private_zone, or the zone id."),
-    ("record outside zone", failover_args(record_name="app.example.org"),
+    ("record outside zone", lambda a: a.update(record_name="app.example.org"),
      "record_name 'app.example.org' is not inside hosted zone example.com."),
 ]
 
 
-@pytest.mark.parametrize("args, sentence", [c[1:] for c in BAD_INPUTS], ids=[c[0] for c in BAD_INPUTS])
-def test_bad_input_fails_with_its_sentence_and_changes_nothing(run, route53, zone_id, args, sentence):
+@pytest.fixture(scope="module")
+def bad_input_runs(run, albs, route53, zone_id):
+    """Every bad input, run side by side by one playbook; with the state before and after."""
+    cases = []
+    for _, change, _ in BAD_INPUTS:
+        args = failover_args(albs)
+        change(args)
+        cases.append(args)
     before = snapshot(route53, zone_id)
-    result = run("route53_failover", args)
+    play = run.parallel("route53_failover", cases)
+    return {"results": dict(zip([c[0] for c in BAD_INPUTS], play.results)), "writes": play.writes,
+            "before": before, "after": snapshot(route53, zone_id)}
+
+
+@pytest.mark.parametrize("case, sentence", [(c[0], c[2]) for c in BAD_INPUTS], ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_fails_with_its_sentence_and_changes_nothing(bad_input_runs, case, sentence):
+    result = bad_input_runs["results"][case]
     assert result["failed"] is True
     assert result["msg"] == sentence
-    assert snapshot(route53, zone_id) == before
+    assert bad_input_runs["writes"] == []
+    assert bad_input_runs["after"] == bad_input_runs["before"]
 
 
-def test_check_mode_create_changes_nothing(run, route53, zone_id):
+# -- create, idempotence, info --------------------------------------------------------------------
+
+
+def test_check_mode_create_changes_nothing(run, albs, route53, zone_id):
     before = snapshot(route53, zone_id)
-    result = run("route53_failover", failover_args(), check=True, diff=True)
+    play = run(task("route53_failover", failover_args(albs), check=True, diff=True))
+    result = play[0]
     assert result["changed"] is True
     assert result["change_id"] is None
-    assert "created health check of outposts" in result["actions"]
-    assert [r["set_identifier"] for r in result["records_after"]] == ["outposts", "region"]
-    assert result["serving_site"] == "outposts"
+    assert f"created health check of {PRIMARY}" in result["actions"]
+    assert [r["set_identifier"] for r in result["records_after"]] == [SECONDARY, PRIMARY]
+    assert result["serving_site"] == PRIMARY
     assert result["diff"]["before"]["records"] == []
-    assert sorted(result["diff"]["after"]["health_checks"]) == ["outposts", "region"]
+    assert sorted(result["diff"]["after"]["health_checks"]) == [SECONDARY, PRIMARY]
+    assert play.writes == []
     assert snapshot(route53, zone_id) == before
 
 
-def test_create(run, route53, zone_id):
-    result = run("route53_failover", failover_args())
+def test_create(run, sandbox, albs, route53, zone_id, memo):
+    result = run(failover(albs))[0]
     assert result["changed"] is True
     assert result["change_id"]
-    assert result["serving_site"] == "outposts"
-    assert result["serving_shares"] == {"outposts": 100.0, "region": 0.0}
+    assert result["serving_site"] == PRIMARY
+    assert result["serving_shares"] == {PRIMARY: 100.0, SECONDARY: 0.0}
     state = snapshot(route53, zone_id)
-    records = {r["SetIdentifier"]: r for r in state["records"]}
-    assert {r["Failover"] for r in records.values()} == {"PRIMARY", "SECONDARY"}
-    for site in ("outposts", "region"):
+    records = {r["SetIdentifier"]: r for r in state["records"] if r["Name"] == NAME + "."}
+    assert {s: r["Failover"] for s, r in records.items()} == {PRIMARY: "PRIMARY", SECONDARY: "SECONDARY"}
+    for site, (dns_name, alias_zone) in albs.items():
         check_id = result["health_checks"][site]["id"]
         assert records[site]["HealthCheckId"] == check_id
-        assert state["health_checks"][check_id]["tags"]["eks-ha:site"] == site
-        assert state["health_checks"][check_id]["tags"]["eks-ha:record"] == NAME
-    outposts = state["health_checks"][result["health_checks"]["outposts"]["id"]]["config"]
-    assert (outposts["Type"], outposts["Port"], outposts["ResourcePath"]) == ("HTTPS", 443, "/healthz")
+        assert records[site]["AliasTarget"]["DNSName"].rstrip(".") == dns_name
+        assert records[site]["AliasTarget"]["HostedZoneId"] == alias_zone
+        check = state["health_checks"][check_id]
+        assert check["tags"]["eks-ha:site"] == site
+        assert check["tags"]["eks-ha:record"] == NAME
+        config = check["config"]
+        assert (config["Type"], config["Port"], config["ResourcePath"]) == ("HTTP", 80, "/")
+        assert config["FullyQualifiedDomainName"] == dns_name
+        assert (config["RequestInterval"], config["FailureThreshold"]) == (10, 1)
+        # the sandbox ties the check to the site its ALB belongs to, and its probes succeed
+        row = next(c for c in sandbox.status()["health_checks"] if c["id"] == check_id)
+        assert (row["site"], row["status"]) == (site, "Healthy")
+    memo["created"] = state
 
 
-def test_same_again_is_unchanged(run, route53, zone_id):
-    before = snapshot(route53, zone_id)
-    result = run("route53_failover", failover_args())
+def test_same_again_is_unchanged_and_writes_nothing(run, albs, route53, zone_id, memo):
+    play = run(failover(albs))
+    result = play[0]
     assert result["changed"] is False
     assert result["actions"] == []
     assert result["change_id"] is None
-    assert result["health_checks"]["outposts"]["reported_status"] == "healthy"
-    assert result["health_checks"]["outposts"]["endpoint_healthy"] is True
-    assert snapshot(route53, zone_id) == before
+    assert check_facts(result, PRIMARY) == HEALTHY_SERVING
+    assert check_facts(result, SECONDARY) == HEALTHY_SERVING
+    assert play.writes == []
+    assert play.calls  # the run did read through the proxy
+    assert snapshot(route53, zone_id) == memo["created"]
 
 
 def test_info_before_move(run):
-    result = info(run)
+    result = run(info())[0]
     assert result["changed"] is False
     assert result["routing"] == "failover"
-    assert result["serving_site"] == "outposts"
-    assert [(r["site"], r["role"]) for r in result["records"]] == [("outposts", "primary"), ("region", "secondary")]
-    assert result["health_checks"]["region"]["endpoint_healthy"] is True
+    assert result["serving_site"] == PRIMARY
+    assert [(r["site"], r["role"]) for r in result["records"]] == [(PRIMARY, "primary"), (SECONDARY, "secondary")]
+    assert check_facts(result, SECONDARY) == HEALTHY_SERVING
 
 
-def test_planned_move_check_mode_changes_nothing(run, route53, zone_id):
+# -- planned move and failback --------------------------------------------------------------------
+
+
+def test_planned_move_check_mode_changes_nothing(run, albs, route53, zone_id):
     before = snapshot(route53, zone_id)
-    result = run("route53_failover", failover_args(active_site="region"), check=True)
-    assert result["changed"] is True
-    assert result["serving_site"] == "region"
+    play = run(task("route53_failover", failover_args(albs, active_site=SECONDARY), check=True))
+    assert play[0]["changed"] is True
+    assert play[0]["actions"] == [DRAIN_PRIMARY]
+    assert play[0]["serving_site"] == SECONDARY
+    assert play.writes == []
     assert snapshot(route53, zone_id) == before
 
 
-def test_planned_move_inverts_the_primary(run, route53, zone_id):
+def test_planned_move_inverts_the_primary(run, sandbox, albs, route53, zone_id):
     before = snapshot(route53, zone_id)
-    result = run("route53_failover", failover_args(active_site="region"), diff=True)
+    play = run(task("route53_failover", failover_args(albs, active_site=SECONDARY), diff=True), info())
+    result, seen = play.results
     assert result["changed"] is True
-    assert result["actions"] == ["inverted health check of outposts to drain it (endpoint healthy)"]
-    assert result["serving_site"] == "region"
-    assert result["health_checks"]["outposts"]["inverted"] is True
-    assert result["health_checks"]["region"]["inverted"] is False
-    # the flip is the inversion; the records stay as they are
+    assert result["actions"] == [DRAIN_PRIMARY]
+    assert result["serving_site"] == SECONDARY
+    assert result["serving_shares"] == {PRIMARY: 0.0, SECONDARY: 100.0}
+    assert check_facts(result, PRIMARY) == HEALTHY_DRAINED
+    assert check_facts(result, SECONDARY) == HEALTHY_SERVING
+    # the flip is the inversion: one UpdateHealthCheck, the records stay as they are
+    primary_check = result["health_checks"][PRIMARY]["id"]
     assert result["change_id"] is None
+    assert play.writes == [("POST", f"/2013-04-01/healthcheck/{primary_check}")]
     after = snapshot(route53, zone_id)
     assert after["records"] == before["records"]
-    assert after["health_checks"][result["health_checks"]["outposts"]["id"]]["config"]["Inverted"] is True
-    assert result["diff"]["after"]["health_checks"]["outposts"]["Inverted"] is True
+    assert after["health_checks"][primary_check]["config"]["Inverted"] is True
+    assert result["diff"]["after"]["health_checks"][PRIMARY]["Inverted"] is True
+    assert routed_status(sandbox, primary_check) == "Unhealthy"
+    # info sees the inversion, and that the endpoint behind it is still healthy
+    assert check_facts(seen, PRIMARY) == HEALTHY_DRAINED
+    assert seen["serving_site"] == SECONDARY
 
 
-def test_info_sees_the_inversion(run):
-    result = info(run)
-    assert result["health_checks"]["outposts"]["inverted"] is True
-    # moto still reports Success for the inverted check, which reads as a failing endpoint
-    assert result["health_checks"]["outposts"]["endpoint_healthy"] is False
-
-
-def test_back_without_active_site(run, route53, zone_id):
-    result = run("route53_failover", failover_args())
-    assert result["changed"] is True
-    assert len(result["actions"]) == 1 and result["actions"][0].startswith("un-inverted health check of outposts")
-    assert result["health_checks"]["outposts"]["inverted"] is False
-    # measured before the change, moto's Success on the inverted check read as a failing endpoint
-    assert result["health_checks"]["outposts"]["endpoint_healthy"] is False
-    assert result["serving_site"] == "region"
-    state = snapshot(route53, zone_id)
-    assert not any(c["config"]["Inverted"] for c in state["health_checks"].values())
-    again = run("route53_failover", failover_args())
-    assert again["changed"] is False
-    assert again["serving_site"] == "outposts"
-    assert info(run)["serving_site"] == "outposts"
-
-
-def test_refuses_move_to_unknown_health_without_force(run, route53, zone_id):
-    # a new endpoint for region makes its last status meaningless
-    changed_sites = with_sites(lambda s: s[1]["health_check"].update(port=8443))
+def test_same_move_again_is_unchanged(run, albs, route53, zone_id):
     before = snapshot(route53, zone_id)
-    result = run("route53_failover", failover_args(sites=changed_sites, active_site="region"))
-    assert result["failed"] is True
-    assert result["msg"].startswith("active_site 'region' has no current health check result")
+    play = run(failover(albs, active_site=SECONDARY))
+    result = play[0]
+    assert result["changed"] is False
+    assert result["actions"] == [KEEP_PRIMARY_DRAINED]
+    assert result["change_id"] is None
+    assert result["serving_site"] == SECONDARY
+    assert check_facts(result, PRIMARY) == HEALTHY_DRAINED
+    assert play.writes == []
     assert snapshot(route53, zone_id) == before
 
 
-def test_recreates_when_request_interval_changes(run, route53, zone_id):
-    old_id = info(run)["health_checks"]["outposts"]["id"]
-    result = run("route53_failover", failover_args(sites=sites(interval=10)))
-    assert result["changed"] is True
-    assert any(a.startswith("recreated health check of outposts, because RequestInterval 30 -> 10") for a in result["actions"])
-    new_id = result["health_checks"]["outposts"]["id"]
-    assert new_id != old_id
-    state = snapshot(route53, zone_id)
-    assert old_id not in state["health_checks"]
-    assert {r["SetIdentifier"]: r["HealthCheckId"] for r in state["records"]}["outposts"] == new_id
-    assert run("route53_failover", failover_args(sites=sites(interval=10)))["changed"] is False
-
-
-WEIGHTED = {
-    "hosted_zone": ZONE,
-    "record_name": "api.example.com",
-    "routing": "weighted",
-    "sites": [
-        {"name": "lz", "weight": 200, "cname": {"value": "lz.api.example.net"},
-         "health_check": {"type": "TCP", "port": 443}},
-        {"name": "region", "weight": 55, "cname": {"value": "region.api.example.net", "ttl": 30}, "health_check": {}},
-    ],
-}
-
-
-def test_weighted_create_move_and_back(run, route53, zone_id):
-    created = run("route53_failover", WEIGHTED)
-    assert created["changed"] is True and created["record_type"] == "CNAME"
-    assert created["serving_shares"] == {"lz": 78.43, "region": 21.57}
-    assert run("route53_failover", WEIGHTED)["changed"] is False
-
-    moved = run("route53_failover", dict(WEIGHTED, active_site="region"))
-    assert moved["changed"] is True and moved["change_id"]
-    assert moved["serving_shares"] == {"lz": 0.0, "region": 100.0}
-    assert moved["serving_site"] == "region"
-    weights = {r["set_identifier"]: r["weight"] for r in moved["records_after"]}
-    assert weights == {"lz": 0, "region": 200}
-    assert not any(h["inverted"] for h in moved["health_checks"].values())
-
-    back = run("route53_failover", WEIGHTED)
+def test_back_without_active_site_restores_the_created_state(run, albs, route53, zone_id, memo):
+    play = run(failover(albs), failover(albs), info())
+    back, again, seen = play.results
     assert back["changed"] is True
-    assert {r["set_identifier"]: r["weight"] for r in back["records_after"]} == {"lz": 200, "region": 55}
-    # the failover name is untouched by the weighted one
-    assert info(run)["routing"] == "failover"
+    assert back["actions"] == [UNDRAIN_PRIMARY]
+    # measured before the change: the drained primary's endpoint was healthy all along
+    assert back["health_checks"][PRIMARY]["endpoint_healthy"] is True
+    assert check_facts(back, PRIMARY) == HEALTHY_SERVING
+    assert back["serving_site"] == PRIMARY
+    assert again["changed"] is False and again["actions"] == []
+    assert seen["serving_site"] == PRIMARY
+    assert unversioned(snapshot(route53, zone_id)) == unversioned(memo["created"])
 
 
-def test_absent_check_mode_then_absent(run, route53, zone_id):
+def test_move_and_back_with_sites_named_only_keep_targets_and_checks(run, route53, zone_id, memo):
     before = snapshot(route53, zone_id)
-    planned = run("route53_failover", failover_args(state="absent"), check=True)
-    assert planned["changed"] is True
+    checks = record_checks(route53, zone_id)
+    unknown = [NAMED_ONLY[0], {"name": "moon", "role": "secondary"}]
+    play = run(task("route53_failover", {"hosted_zone": ZONE, "record_name": NAME, "sites": unknown}),
+               named_only(active_site=SECONDARY))
+    refused, moved = play.results
+    assert refused["failed"] is True
+    assert refused["msg"] == ("site 'moon' gives neither alias nor cname, and the name has no record of that "
+                              "site to keep; give its target.")
+    assert moved["changed"] is True
+    assert moved["actions"] == [DRAIN_PRIMARY]
+    assert moved["serving_site"] == SECONDARY
+    assert {site: facts["id"] for site, facts in moved["health_checks"].items()} == checks
+    assert check_facts(moved, PRIMARY) == HEALTHY_DRAINED
+    # the only write of both tasks is the inversion of the primary's check
+    assert play.writes == [("POST", f"/2013-04-01/healthcheck/{checks[PRIMARY]}")]
+    after = snapshot(route53, zone_id)
+    assert after["records"] == before["records"]
+    assert apart_from_inverted(after) == apart_from_inverted(before)
+    assert after["health_checks"][checks[PRIMARY]]["config"]["Inverted"] is True
+    assert after["health_checks"][checks[SECONDARY]]["config"]["Inverted"] is False
+
+    back = run(named_only())[0]
+    assert back["changed"] is True
+    assert back["actions"] == [UNDRAIN_PRIMARY]
+    assert back["serving_site"] == PRIMARY
+    assert unversioned(snapshot(route53, zone_id)) == unversioned(memo["created"])
+
+
+# -- never make a failing site look healthy ---------------------------------------------------------
+
+
+def test_move_away_from_a_failed_primary_does_not_invert_it(run, sandbox, albs, route53, zone_id):
+    checks = record_checks(route53, zone_id)
+    fail_site(sandbox, route53, zone_id, PRIMARY)
+    before = snapshot(route53, zone_id)
+    play = run(failover(albs, active_site=SECONDARY))
+    result = play[0]
+    assert result["actions"] == [f"left {PRIMARY} un-inverted: its endpoint is failing, so it is already drained"]
+    assert result["changed"] is False
+    assert check_facts(result, PRIMARY) == FAILING
+    assert check_facts(result, SECONDARY) == HEALTHY_SERVING
+    assert result["serving_site"] == SECONDARY
+    assert play.writes == []
+    assert snapshot(route53, zone_id) == before
+    assert routed_status(sandbox, checks[PRIMARY]) == "Unhealthy"
+    recover_site(sandbox, route53, zone_id, PRIMARY)
+
+
+# -- refused move to a failed site, and force ------------------------------------------------------
+
+
+def test_refuses_move_to_a_failed_site_without_force(run, sandbox, albs, route53, zone_id):
+    fail_site(sandbox, route53, zone_id, SECONDARY)
+    before = snapshot(route53, zone_id)
+    play = run(failover(albs, active_site=SECONDARY))
+    assert play[0]["failed"] is True
+    assert play[0]["msg"] == (f"active_site '{SECONDARY}' is unhealthy (its endpoint fails its health check); "
+                              "repair it first or set force=true to move traffic to it anyway.")
+    assert play.writes == []
     assert snapshot(route53, zone_id) == before
 
-    result = run("route53_failover", {"hosted_zone": ZONE, "record_name": NAME, "state": "absent"})
+
+def test_force_moves_to_a_failed_site(run, sandbox, albs, route53, zone_id):
+    checks = record_checks(route53, zone_id)
+    play = run(failover(albs, active_site=SECONDARY, force=True), info())
+    result, seen = play.results
+    assert result["changed"] is True
+    assert result["actions"] == [
+        f"moving to {SECONDARY} although its endpoint is unhealthy, because force=true",
+        f"Route 53 will still answer with {PRIMARY}: {SECONDARY} does not look healthy to Route 53 "
+        f"and {PRIMARY} could not be drained further",
+        DRAIN_PRIMARY,
+    ]
+    assert check_facts(result, PRIMARY) == HEALTHY_DRAINED
+    assert check_facts(result, SECONDARY) == FAILING
+    # both look unhealthy, so Route 53 answers with the primary until the secondary recovers
+    assert result["serving_site"] == PRIMARY
+    assert play.writes == [("POST", f"/2013-04-01/healthcheck/{checks[PRIMARY]}")]
+    assert seen["serving_site"] == PRIMARY
+
+    recover_site(sandbox, route53, zone_id, SECONDARY)
+    assert run(info())[0]["serving_site"] == SECONDARY
+
+
+def test_drained_primary_that_fails_is_un_inverted(run, sandbox, albs, route53, zone_id):
+    checks = record_checks(route53, zone_id)
+    # drained (inverted) while healthy, then failing: inverted, it now looks healthy to Route 53
+    fail_site(sandbox, route53, zone_id, PRIMARY, routed_then="Healthy")
+    play = run(failover(albs, active_site=SECONDARY), info())
+    result, seen = play.results
+    assert result["changed"] is True
+    assert result["actions"] == [
+        f"un-inverted health check of {PRIMARY}: its endpoint is failing, so it is already drained "
+        "and inverting would send traffic back to it"
+    ]
+    assert check_facts(result, PRIMARY) == FAILING
+    assert result["serving_site"] == SECONDARY
+    assert play.writes == [("POST", f"/2013-04-01/healthcheck/{checks[PRIMARY]}")]
+    assert routed_status(sandbox, checks[PRIMARY]) == "Unhealthy"
+    assert check_facts(seen, PRIMARY) == FAILING
+    assert seen["serving_site"] == SECONDARY
+    recover_site(sandbox, route53, zone_id, PRIMARY)
+
+
+# -- recreate, weighted, absent ---------------------------------------------------------------------
+
+
+def test_recreates_when_request_interval_changes(run, albs, route53, zone_id):
+    old = record_checks(route53, zone_id)
+    play = run(failover(albs, sites=sites(albs, interval=30)), failover(albs, sites=sites(albs, interval=30)))
+    result, again = play.results
+    assert result["changed"] is True
+    for site in (PRIMARY, SECONDARY):
+        assert (f"recreated health check of {site}, because RequestInterval 10 -> 30 cannot be changed in place"
+                in result["actions"])
+    new = {site: facts["id"] for site, facts in result["health_checks"].items()}
+    assert not set(new.values()) & set(old.values())
+    state = snapshot(route53, zone_id)
+    assert not set(old.values()) & set(state["health_checks"])
+    assert record_checks(route53, zone_id) == new
+    assert {state["health_checks"][i]["config"]["RequestInterval"] for i in new.values()} == {30}
+    assert not any(state["health_checks"][i]["config"]["Inverted"] for i in new.values())
+    assert result["serving_site"] == PRIMARY
+    assert again["changed"] is False
+
+
+# The weighted name uses the same set identifiers as the failover name: deleting one name's records must
+# leave the other's alone (see test_absent_check_mode_then_absent).
+OP, LZ = PRIMARY, SECONDARY
+
+
+def weighted_args(albs, **extra):
+    args = {
+        "hosted_zone": ZONE,
+        "record_name": WEIGHTED_NAME,
+        "routing": "weighted",
+        "sites": [
+            {"name": OP, "weight": 200, "cname": {"value": albs[PRIMARY][0]},
+             "health_check": {"type": "TCP", "port": 80, "request_interval": 10, "failure_threshold": 1}},
+            {"name": LZ, "weight": 55, "cname": {"value": albs[SECONDARY][0], "ttl": 30}, "health_check": {}},
+        ],
+    }
+    args.update(extra)
+    return args
+
+
+def test_weighted_create_move_and_back(run, albs):
+    weighted = task("route53_failover", weighted_args(albs))
+    play = run(weighted, weighted, task("route53_failover", weighted_args(albs, active_site=LZ)), weighted, info())
+    created, again, moved, back, seen = play.results
+    assert created["changed"] is True and created["record_type"] == "CNAME"
+    assert created["serving_shares"] == {OP: 78.43, LZ: 21.57}
+    assert created["serving_site"] == OP
+    assert again["changed"] is False and again["actions"] == []
+
+    assert moved["changed"] is True and moved["change_id"]
+    assert moved["serving_shares"] == {OP: 0.0, LZ: 100.0}
+    assert moved["serving_site"] == LZ
+    assert {r["set_identifier"]: r["weight"] for r in moved["records_after"]} == {OP: 0, LZ: 200}
+    assert not any(h["inverted"] for h in moved["health_checks"].values())
+    assert all(h["endpoint_healthy"] is True for h in moved["health_checks"].values())
+
+    assert back["changed"] is True
+    assert {r["set_identifier"]: r["weight"] for r in back["records_after"]} == {OP: 200, LZ: 55}
+    assert back["serving_site"] == OP
+    # the failover name is untouched by the weighted one
+    assert seen["routing"] == "failover"
+    assert seen["serving_site"] == PRIMARY
+
+
+def test_absent_check_mode_then_absent(run, albs, sandbox, route53, zone_id):
+    before = snapshot(route53, zone_id)
+    planned = run(task("route53_failover", failover_args(albs, state="absent"), check=True))
+    assert planned[0]["changed"] is True
+    assert planned.writes == []
+    assert snapshot(route53, zone_id) == before
+
+    absent = {"hosted_zone": ZONE, "record_name": NAME, "state": "absent"}
+    play = run(task("route53_failover", absent), task("route53_failover", absent), info())
+    result, again, seen = play.results
     assert result["changed"] is True
     state = snapshot(route53, zone_id)
     assert not [r for r in state["records"] if r["Name"] == NAME + "."]
     assert not [c for c in state["health_checks"].values() if c["tags"].get("eks-ha:record") == NAME]
-    # the weighted name is still there
-    assert [r for r in state["records"] if r["Name"] == "api.example.com."]
-    assert run("route53_failover", {"hosted_zone": ZONE, "record_name": NAME, "state": "absent"})["changed"] is False
-    assert info(run)["serving_site"] is None
+    assert {c["id"] for c in sandbox.status()["health_checks"]} == set(state["health_checks"])
+    # the weighted name, with the same set identifiers, is still there
+    assert {r["SetIdentifier"] for r in state["records"] if r["Name"] == WEIGHTED_NAME + "."} == {OP, LZ}
+    assert again["changed"] is False
+    assert seen["serving_site"] is None
