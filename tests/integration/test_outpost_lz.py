@@ -27,6 +27,14 @@ def serving(sandbox) -> str:
     return json.loads(status_file.read_text())["serving_site"]
 
 
+def test_deploy_check_mode_on_an_empty_zone_changes_nothing(outpost_lz):
+    """Runs first, before any deploy: the plan is shown and Route 53 stays empty."""
+    run = run_playbook(outpost_lz, INVENTORY, "deploy.yml", "--check", "--diff")
+    assert run.returncode == 0, run.output
+    assert "created health check of outposts" in run.output
+    assert route53_snapshot(outpost_lz, ZONE, NAME) == {"records": [], "health_checks": {}}
+
+
 @pytest.fixture(scope="module")
 def deployed(outpost_lz):
     """The state right after the first deploy."""
