@@ -114,6 +114,11 @@ def format_status(report: dict[str, Any]) -> str:
         flags = [flag for flag in ("inverted", "disabled") if check[flag]]
         lines.append(f"  {check['id']}  {check['status']:<9} {check['type']} {check['target']}:{check['port']} "
                      f"site={check['site'] or '-'}" + (f" ({', '.join(flags)})" if flags else ""))
+    clusters = report.get("clusters") or []
+    lines.append("EKS clusters (Kubernetes API):" if clusters else "EKS clusters: none")
+    for cluster in clusters:
+        lines.append(f"  {cluster['name']:<20} {cluster['region']:<12} v{cluster['version']:<6} "
+                     f"{cluster['endpoint']}  nodes={cluster['nodes']}")
     return "\n".join(lines)
 
 

@@ -61,7 +61,7 @@ class Sandbox:
 
     @property
     def kubeconfig(self) -> Path:
-        """Where a Kubernetes extension will write the clusters' kubeconfig (not written yet)."""
+        """Where the server writes the kubeconfig of every EKS cluster (one context per cluster)."""
         return self.state_dir / "kubeconfig"
 
     @property

@@ -8,6 +8,7 @@ seeding twice creates nothing twice. Keys this module does not know are ignored.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,15 @@ class SiteSpec:
     vpc: dict[str, str]
     subnets: list[dict[str, str]]
     load_balancer: dict[str, str] | None
+    cluster: dict[str, str] | None = None
+    node_groups: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_hostvars(cls, name: str, hostvars: dict[str, Any]) -> SiteSpec:
         try:
             return cls(name, hostvars["site_kind"], hostvars["site_region"], hostvars["site_vpc"],
-                       hostvars.get("site_subnets", []), hostvars.get("site_load_balancer"))
+                       hostvars.get("site_subnets", []), hostvars.get("site_load_balancer"),
+                       hostvars.get("site_cluster"), hostvars.get("site_node_groups") or [])
         except KeyError as missing:
             raise InventoryError(f"Site '{name}' has no {missing.args[0]} in the inventory.") from None
 
@@ -112,7 +116,44 @@ class Seeder:
             registration["load_balancer"] = balancer
             registration["endpoints"].append(balancer["dns_name"])
             registration["ports"] = balancer["ports"]
+        if site.cluster:
+            subnet_names = {spec["name"]: subnet_id for spec, subnet_id in zip(site.subnets, subnet_ids)}
+            registration["cluster"] = self.cluster(site, subnet_ids, subnet_names, created)
         return registration
+
+    def cluster(self, site: SiteSpec, subnet_ids: list[str], subnet_names: dict[str, str],
+                created: list[str]) -> dict[str, str]:
+        """The site's EKS cluster in its subnets, with its managed node groups (the sandbox serves its API)."""
+        eks = self.client("eks", site.region)
+        name = site.cluster["name"]
+        cluster = find(lambda: [eks.describe_cluster(name=name)["cluster"]], "ResourceNotFoundException")
+        if cluster is None:
+            cluster = eks.create_cluster(name=name, version=str(site.cluster.get("version", "1.31")),
+                                         roleArn=self.role("eks-ha-sandbox-cluster-role", "eks.amazonaws.com", created),
+                                         resourcesVpcConfig={"subnetIds": subnet_ids})["cluster"]
+            created.append(f"EKS cluster {name} ({site.region})")
+        for group in site.node_groups:
+            if find(lambda: [eks.describe_nodegroup(clusterName=name, nodegroupName=group["name"])],
+                    "ResourceNotFoundException") is None:
+                size = int(group.get("desired_size", 2))
+                eks.create_nodegroup(
+                    clusterName=name, nodegroupName=group["name"], instanceTypes=[group["instance_type"]],
+                    subnets=[subnet_names.get(n, n) for n in group.get("subnets") or subnet_names],
+                    nodeRole=self.role("eks-ha-sandbox-node-role", "ec2.amazonaws.com", created),
+                    scalingConfig={"minSize": min(size, 1), "maxSize": max(size, 1), "desiredSize": size})
+                created.append(f"EKS node group {group['name']} ({size} x {group['instance_type']})")
+        return {"name": name, "version": cluster["version"], "arn": cluster["arn"], "endpoint": cluster["endpoint"]}
+
+    def role(self, name: str, service: str, created: list[str]) -> str:
+        """The ARN of IAM role ``name`` that ``service`` may assume, created the first time."""
+        iam = self.client("iam", "us-east-1")
+        found = find(lambda: [iam.get_role(RoleName=name)["Role"]], "NoSuchEntity")
+        if found:
+            return found["Arn"]
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+        created.append(f"IAM role {name}")
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
 
     def vpc(self, ec2: Any, spec: dict[str, str], created: list[str]) -> str:
         found = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [spec["name"]]}])["Vpcs"]

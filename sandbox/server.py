@@ -24,6 +24,7 @@ from werkzeug.wrappers import Request, Response
 from sandbox.config import DEFAULT_TIME_SCALE, PROCESS_FILE
 from sandbox.extensions import build_extensions
 from sandbox.extensions.base import Extension
+from sandbox.kubernetes import ClusterRegistry
 from sandbox.protocol import AwsRequest, json_response, signing_scope
 from sandbox.state import SiteRegistry, UnknownSite
 
@@ -35,11 +36,13 @@ _SITE_ACTION = re.compile(r"/_sandbox/sites/(?P<site>[^/]+)/(?P<action>fail|reco
 class SandboxApp:
     """WSGI middleware in front of moto: control API, extensions, then moto itself."""
 
-    def __init__(self, time_scale: float = DEFAULT_TIME_SCALE):
+    def __init__(self, time_scale: float = DEFAULT_TIME_SCALE, state_dir: Path | None = None):
         self.sites = SiteRegistry()
         self.time_scale = time_scale
         self.moto = DomainDispatcherApplication(create_backend_app)
-        self.extensions: list[Extension] = build_extensions(self.sites, time_scale)
+        # The EKS clusters' Kubernetes APIs; their CA and kubeconfig live in the state dir.
+        self.clusters = ClusterRegistry(state_dir, time_scale, self.sites)
+        self.extensions: list[Extension] = build_extensions(self.sites, time_scale, self.clusters)
         for extension in self.extensions:
             extension.install()
 
@@ -94,8 +97,9 @@ def serve(port: int, state_dir: Path, time_scale: float = DEFAULT_TIME_SCALE) ->
     Writes ``<state_dir>/sandbox.json`` once listening and removes it on the way out.
     """
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per AWS call
-    server = make_server("127.0.0.1", port, SandboxApp(time_scale), threaded=True,
-                         request_handler=MotoRequestHandler)
+    app = SandboxApp(time_scale, state_dir)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    app.clusters.endpoint_url = f"http://127.0.0.1:{server.port}"  # cluster controllers call AWS here
 
     def stop(signum: int, frame: Any) -> None:
         # shutdown() waits for serve_forever() to return, so it must run off the serving thread.

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from sandbox.extensions.base import Extension
 from sandbox.extensions.ec2 import Ec2Extension
+from sandbox.extensions.eks import EksExtension
 from sandbox.extensions.outposts import OutpostsExtension
 from sandbox.extensions.route53 import Route53Extension
+from sandbox.kubernetes import ClusterRegistry
 from sandbox.state import SiteRegistry
 
 
-def build_extensions(sites: SiteRegistry, time_scale: float) -> list[Extension]:
-    """One instance of every extension, sharing the server's site registry."""
-    return [Ec2Extension(), OutpostsExtension(sites), Route53Extension(sites, time_scale)]
+def build_extensions(sites: SiteRegistry, time_scale: float, clusters: ClusterRegistry | None = None) -> list[Extension]:
+    """One instance of every extension, sharing the server's site registry (and its EKS clusters)."""
+    extensions: list[Extension] = [Ec2Extension(), OutpostsExtension(sites), Route53Extension(sites, time_scale)]
+    return extensions + [EksExtension(clusters or ClusterRegistry(None, time_scale, sites))]

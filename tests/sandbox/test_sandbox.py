@@ -252,7 +252,8 @@ def test_vars_file_has_exactly_the_playbook_keys(sandbox: Sandbox) -> None:
         "sandbox_state_dir": str(sandbox.state_dir),
         "sandbox_kubeconfig": str(sandbox.state_dir / "kubeconfig"),
     }
-    assert not (sandbox.state_dir / "kubeconfig").exists()
+    kubeconfig = yaml.safe_load((sandbox.state_dir / "kubeconfig").read_text())
+    assert {context["name"] for context in kubeconfig["contexts"]} == {"eks-ha-outposts", "eks-ha-localzone"}
 
 
 def test_cli_status_and_unknown_site(sandbox: Sandbox, cli: Callable) -> None:

@@ -1,0 +1,130 @@
+"""A stand-in for Karpenter: nodes for pods the scheduler cannot place, once Karpenter runs.
+
+Active while a Deployment whose pods are labelled ``app.kubernetes.io/name: karpenter`` has ready replicas
+and a NodePool (karpenter.sh/v1) or Provisioner (karpenter.sh/v1alpha5) exists. Then each Pending
+unschedulable pod that a node of some pool would take gets such a node after LAUNCH_DELAY: the pool's
+instance type (first ``node.kubernetes.io/instance-type`` value, else DEFAULT_INSTANCE_TYPE) in the pool's
+zone (``topology.kubernetes.io/zone`` requirement, narrowed by the pod's own zone selector, else the
+cluster's first zone), labelled ``karpenter.sh/nodepool`` (or ``karpenter.sh/provisioner-name``). Pods
+that fit a node already being launched wait for it instead of causing another.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sandbox.kubernetes.nodes import DEFAULT_INSTANCE_TYPE, node_object
+from sandbox.kubernetes.scheduling import misfit
+from sandbox.kubernetes.store import Obj
+
+if TYPE_CHECKING:
+    from sandbox.kubernetes.cluster import Cluster
+
+LAUNCH_DELAY = 30.0  # seconds from deciding on a node until it is Ready (EC2 launch + kubelet join)
+ZONE = "topology.kubernetes.io/zone"
+INSTANCE_TYPE = "node.kubernetes.io/instance-type"
+
+
+@dataclass
+class Pool:
+    """A NodePool or Provisioner reduced to what node creation needs."""
+
+    label: str  # karpenter.sh/nodepool or karpenter.sh/provisioner-name
+    name: str
+    requirements: list[dict[str, Any]]
+    labels: dict[str, str]
+    taints: list[dict[str, Any]]
+    weight: int = 0
+
+    def values(self, key: str) -> list[str]:
+        return next((r.get("values") or [] for r in self.requirements
+                     if r.get("key") == key and r.get("operator") == "In"), [])
+
+
+@dataclass
+class Launch:
+    """A node on its way: the Node it will be, when it will be ready, and the pods waiting for it."""
+
+    node: Obj
+    ready_at: float
+    pods: list[Obj] = field(default_factory=list)
+
+
+class Karpenter:
+    def __init__(self, cluster: Cluster):
+        self.cluster = cluster
+        self.store = cluster.store
+        self.launches: list[Launch] = []
+
+    def running(self) -> bool:
+        for deployment in self.store.list_kind("apps", "deployments"):
+            labels = ((deployment["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
+            if labels.get("app.kubernetes.io/name") == "karpenter" and (deployment.get("status") or {}).get("readyReplicas", 0) > 0:
+                return True
+        return False
+
+    def pools(self) -> list[Pool]:
+        pools = []
+        for pool in self.store.list_kind("karpenter.sh", "nodepools"):
+            template = (pool.get("spec") or {}).get("template") or {}
+            pools.append(Pool("karpenter.sh/nodepool", pool["metadata"]["name"],
+                              (template.get("spec") or {}).get("requirements") or [],
+                              (template.get("metadata") or {}).get("labels") or {},
+                              (template.get("spec") or {}).get("taints") or [], pool["spec"].get("weight", 0)))
+        for provisioner in self.store.list_kind("karpenter.sh", "provisioners"):
+            spec = provisioner.get("spec") or {}
+            pools.append(Pool("karpenter.sh/provisioner-name", provisioner["metadata"]["name"],
+                              spec.get("requirements") or [], spec.get("labels") or {}, spec.get("taints") or [],
+                              spec.get("weight", 0)))
+        return sorted(pools, key=lambda p: -p.weight)
+
+    def reconcile(self) -> None:
+        moment = time.monotonic()
+        for launch in [l for l in self.launches if l.ready_at <= moment]:
+            self.launches.remove(launch)
+            self.store.create(self.store.type("", "nodes"), launch.node)
+        if not self.running():
+            return
+        pools = self.pools()
+        if not pools:
+            return
+        waiting = {p["metadata"]["uid"] for launch in self.launches for p in launch.pods}
+        for pod in self.store.list_kind("", "pods"):
+            if pod["metadata"]["uid"] in waiting or not unschedulable(pod):
+                continue
+            spec = pod.get("spec") or {}
+            launch = next((l for l in self.launches if misfit(spec, l.node, l.pods) is None), None)
+            if launch is None:
+                launch = self.plan(spec, pools, moment)
+            if launch is not None:
+                launch.pods.append(pod)
+
+    def plan(self, spec: Obj, pools: list[Pool], moment: float) -> Launch | None:
+        """A new launch from the first pool whose node the pod would fit, or None."""
+        for pool in pools:
+            wanted_zone = (spec.get("nodeSelector") or {}).get(ZONE)
+            zones = pool.values(ZONE) or self.cluster.spec.zones or [f"{self.cluster.spec.region}a"]
+            zone = wanted_zone if wanted_zone in zones else zones[0]
+            instance_type = ((pool.values(INSTANCE_TYPE) or [None])[0]
+                             or (spec.get("nodeSelector") or {}).get(INSTANCE_TYPE) or DEFAULT_INSTANCE_TYPE)
+            labels = {**pool.labels, pool.label: pool.name, "karpenter.sh/capacity-type": "on-demand",
+                      "karpenter.sh/registered": "true", "karpenter.sh/initialized": "true"}
+            for requirement in pool.requirements:
+                values = requirement.get("values") or []
+                if requirement.get("operator") == "In" and len(values) == 1:
+                    labels.setdefault(requirement["key"], values[0])
+            node = node_object(instance_type, zone, self.cluster.spec.region, self.cluster.kubelet_version,
+                               labels, pool.taints or None)
+            if misfit(spec, node, []) is None:
+                launch = Launch(node, moment + self.cluster.delay(LAUNCH_DELAY))
+                self.launches.append(launch)
+                return launch
+        return None
+
+
+def unschedulable(pod: Obj) -> bool:
+    status = pod.get("status") or {}
+    return not (pod.get("spec") or {}).get("nodeName") and status.get("phase") == "Pending" and any(
+        c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable" for c in status.get("conditions") or [])
