@@ -37,6 +37,8 @@ class EksExtension(Extension):
 
     def __init__(self, clusters: ClusterRegistry):
         self.clusters = clusters
+        # (region, cluster name) -> the outpostConfig of a local cluster on Outposts, which moto drops.
+        self.outpost_configs: dict[tuple[str, str], dict[str, Any]] = {}
 
     def route(self, request: AwsRequest) -> Handler | None:
         path, method = request.path, request.method
@@ -57,7 +59,13 @@ class EksExtension(Extension):
     # -- clusters ----------------------------------------------------------------------------
 
     def create_cluster(self, request: AwsRequest, forward: Forward) -> Response:
-        return self.with_api(request, forward(request))
+        body = json.loads(request.body or b"{}")
+        response = forward(request)
+        if response.status_code == 200 and body.get("outpostConfig"):
+            config = dict(body["outpostConfig"])
+            config.setdefault("controlPlanePlacement", {})
+            self.outpost_configs[(request.region, body["name"])] = config
+        return self.with_api(request, response)
 
     def describe_cluster(self, request: AwsRequest, forward: Forward) -> Response:
         return self.with_api(request, forward(request))
@@ -65,7 +73,9 @@ class EksExtension(Extension):
     def delete_cluster(self, request: AwsRequest, forward: Forward) -> Response:
         response = forward(request)
         if response.status_code == 200:
-            self.clusters.remove(request.region, _CLUSTER.fullmatch(request.path)["name"])
+            name = _CLUSTER.fullmatch(request.path)["name"]
+            self.clusters.remove(request.region, name)
+            self.outpost_configs.pop((request.region, name), None)
         return response
 
     def with_api(self, request: AwsRequest, response: Response) -> Response:
@@ -77,6 +87,10 @@ class EksExtension(Extension):
         cluster = self.clusters.register(spec_of(record, request.region))
         record.update(endpoint=cluster.endpoint, status="ACTIVE",
                       certificateAuthority={"data": base64.b64encode(self.clusters.tls.ca_pem).decode()})
+        outpost_config = self.outpost_configs.get((request.region, record["name"]))
+        if outpost_config:
+            # A local cluster on Outposts: its control plane runs on the Outpost and it has an id.
+            record.update(outpostConfig=outpost_config, id=record.get("id") or record["arn"].rsplit("/", 1)[-1])
         response.set_data(json.dumps(answer))
         return response
 

@@ -57,6 +57,8 @@ class Karpenter:
         self.cluster = cluster
         self.store = cluster.store
         self.launches: list[Launch] = []
+        # Pod uid -> until when it is left to the scheduler: its node just joined, so it is not re-planned.
+        self.landed: dict[str, float] = {}
 
     def running(self) -> bool:
         for deployment in self.store.list_kind("apps", "deployments"):
@@ -85,12 +87,15 @@ class Karpenter:
         for launch in [l for l in self.launches if l.ready_at <= moment]:
             self.launches.remove(launch)
             self.store.create(self.store.type("", "nodes"), launch.node)
+            for pod in launch.pods:
+                self.landed[pod["metadata"]["uid"]] = moment + self.cluster.delay(LAUNCH_DELAY)
+        self.landed = {uid: until for uid, until in self.landed.items() if until > moment}
         if not self.running():
             return
         pools = self.pools()
         if not pools:
             return
-        waiting = {p["metadata"]["uid"] for launch in self.launches for p in launch.pods}
+        waiting = {p["metadata"]["uid"] for launch in self.launches for p in launch.pods} | set(self.landed)
         for pod in self.store.list_kind("", "pods"):
             if pod["metadata"]["uid"] in waiting or not unschedulable(pod):
                 continue
