@@ -32,6 +32,10 @@ START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 
 
+# What the sandbox gives playbooks instead of the Flux release's install.yaml (no internet here).
+FLUX_INSTALL_MANIFESTS = Path(__file__).resolve().parent / "manifests" / "flux-install.yaml"
+
+
 class SandboxError(RuntimeError):
     """The sandbox could not do what was asked; the message says why."""
 
@@ -84,6 +88,7 @@ class Sandbox:
         results = [seed_inventory(inventory, self.endpoint_url) for inventory in inventories]
         for result in results:
             self.register_sites(result.registrations)
+        self._ensure_gitops_remote()
         self._write_vars()
         return self._summary(started, results)
 
@@ -213,14 +218,31 @@ class Sandbox:
 
     # -- outputs ---------------------------------------------------------------------------
 
+    @property
+    def gitops_remote(self) -> Path:
+        """The bare git repository that stands for the GitOps remote (CodeCommit in the seed)."""
+        return self.state_dir / "gitops.git"
+
+    def _ensure_gitops_remote(self) -> None:
+        if not (self.gitops_remote / "HEAD").exists():
+            subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(self.gitops_remote)],
+                           check=True)
+
     def _write_vars(self) -> None:
-        """Write the playbook vars file (``-e @<state-dir>/vars.yml``)."""
+        """Write the playbook vars file (``-e @<state-dir>/vars.yml``).
+
+        Besides the AWS connection it names what a site without internet needs: a local GitOps remote,
+        a local copy of the Flux install manifests, and where kubeconfigs built from EKS go.
+        """
         values = {
             "aws_endpoint_url": self.endpoint_url,
             "aws_access_key": DUMMY_CREDENTIALS["aws_access_key_id"],
             "aws_secret_key": DUMMY_CREDENTIALS["aws_secret_access_key"],
             "sandbox_state_dir": str(self.state_dir),
             "sandbox_kubeconfig": str(self.kubeconfig),
+            "gitops_repo_remote": self.gitops_remote.as_uri(),
+            "flux_manifests_file": str(FLUX_INSTALL_MANIFESTS),
+            "site_kubeconfig_dir": str(self.state_dir / "kube"),
         }
         header = "# Written by `python -m sandbox up`; pass to playbooks as -e @<this file>. Dummy credentials.\n"
         self.vars_file.write_text(header + yaml.safe_dump(values, sort_keys=False))

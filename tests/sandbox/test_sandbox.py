@@ -251,7 +251,12 @@ def test_vars_file_has_exactly_the_playbook_keys(sandbox: Sandbox) -> None:
         "aws_secret_key": "testing",
         "sandbox_state_dir": str(sandbox.state_dir),
         "sandbox_kubeconfig": str(sandbox.state_dir / "kubeconfig"),
+        "gitops_repo_remote": (sandbox.state_dir / "gitops.git").as_uri(),
+        "flux_manifests_file": values["flux_manifests_file"],
+        "site_kubeconfig_dir": str(sandbox.state_dir / "kube"),
     }
+    assert (sandbox.state_dir / "gitops.git" / "HEAD").exists()
+    assert "kind: CustomResourceDefinition" in Path(values["flux_manifests_file"]).read_text()
     kubeconfig = yaml.safe_load((sandbox.state_dir / "kubeconfig").read_text())
     assert {context["name"] for context in kubeconfig["contexts"]} == {"eks-ha-outposts", "eks-ha-localzone"}
 
