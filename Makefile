@@ -9,7 +9,7 @@ COLLECTION_BUILD := .build/ansible_collections/eks_ha/resilience
 # Tools the tests start (ansible-playbook, ansible-inventory) come from the virtual environment.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test bootstrap lint sanity units sandbox-tests integration benchmark clean
+.PHONY: demo test bootstrap lint sanity units sandbox-tests molecule integration benchmark clean
 
 bootstrap: $(STAMP)
 
@@ -24,7 +24,7 @@ demo: bootstrap
 	$(BIN)/python -m sandbox.demo
 
 test: bootstrap
-	$(MAKE) --no-print-directory lint sanity units sandbox-tests integration
+	$(MAKE) --no-print-directory lint sanity units sandbox-tests molecule integration
 
 lint:
 	$(BIN)/ansible-lint --profile production
@@ -47,6 +47,11 @@ units:
 
 sandbox-tests:
 	$(BIN)/python -m pytest tests/sandbox -q
+
+# Every role's scenario: check, converge, idempotence and verify against a sandbox of its own.
+MOLECULE_SCENARIOS := $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+molecule:
+	for scenario in $(MOLECULE_SCENARIOS); do $(BIN)/molecule test -s $$scenario || exit 1; done
 
 integration:
 	$(BIN)/python -m pytest tests/integration -q
