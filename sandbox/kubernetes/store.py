@@ -213,6 +213,7 @@ class Store:
                     else:
                         new.pop("status", None)
                 self._validate(rtype, new, name)
+                keep_allocated(rtype, current, new)
                 apply_defaults(rtype, new)
                 if spec_part(new) != spec_part(current):
                     new_meta["generation"] = current["metadata"].get("generation", 1) + 1
@@ -349,6 +350,15 @@ class Store:
                 owners = obj["metadata"].get("ownerReferences") or []
                 if any(o.get("uid") == owner_uid for o in owners) and (ns, name) in self._objects[rtype.key]:
                     self.delete(rtype, ns, name)
+
+
+def keep_allocated(rtype: ResourceType, current: Obj, new: Obj) -> None:
+    """An update that leaves out what the server allocated (a Service's cluster IP) keeps it, as the API server does."""
+    if rtype.kind != "Service" or not isinstance(new.get("spec"), dict):
+        return
+    for field in ("clusterIP", "clusterIPs"):
+        if field in (current.get("spec") or {}) and not new["spec"].get(field):
+            new["spec"][field] = copy.deepcopy(current["spec"][field])
 
 
 def apply_defaults(rtype: ResourceType, obj: Obj) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from kubernetes import client, config
 
 from sandbox.client import Sandbox
 
@@ -76,3 +78,52 @@ def route53_snapshot(sandbox: Sandbox, zone_name: str, record_name: str) -> dict
             checks[check["Id"]] = {"config": check["HealthCheckConfig"],
                                    "tags": sorted((t["Key"], t["Value"]) for t in tags["ResourceTagSet"]["Tags"])}
     return {"records": sorted(records, key=lambda r: r.get("SetIdentifier", "")), "health_checks": checks}
+
+
+def kubernetes_api(sandbox: Sandbox, cluster: str) -> client.ApiClient:
+    """A kubernetes client for one of the sandbox's clusters (its kubeconfig has a context per cluster)."""
+    return config.new_client_from_config(str(sandbox.state_dir / "kubeconfig"), context=cluster)
+
+
+# What a workload or configuration object is, apart from what controllers keep updating (status, resourceVersion).
+KUBERNETES_KINDS = [("v1", "namespaces"), ("v1", "serviceaccounts"), ("v1", "secrets"), ("v1", "configmaps"),
+                    ("v1", "services"), ("apps/v1", "deployments"), ("apps/v1", "daemonsets"),
+                    ("networking.k8s.io/v1", "ingresses"), ("apiextensions.k8s.io/v1", "customresourcedefinitions")]
+
+
+def kubernetes_snapshot(api: client.ApiClient) -> list[tuple]:
+    """Every object of the kinds above: identity, generation and the user-set parts (spec, data, annotations)."""
+    rows = []
+    for api_version, plural in KUBERNETES_KINDS:
+        prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+        listing = api.call_api(f"{prefix}/{plural}", "GET", response_type="object", auth_settings=["BearerToken"],
+                               _return_http_data_only=True)
+        for item in listing["items"]:
+            meta = item["metadata"]
+            user_set = {key: item.get(key) for key in ("spec", "data", "stringData")}
+            rows.append((plural, meta.get("namespace"), meta["name"], meta["uid"], meta.get("generation"),
+                         json.dumps([user_set, meta.get("annotations"), meta.get("labels")], sort_keys=True)))
+    return sorted(rows, key=lambda row: tuple(str(value) for value in row))
+
+
+def everything_snapshot(sandbox: Sandbox) -> dict:
+    """What a deploy, failover or failback may change: Route 53, IAM, load balancers, clusters, the GitOps remote."""
+    route53 = aws_client(sandbox, "route53")
+    iam = aws_client(sandbox, "iam")
+    zones = route53.list_hosted_zones()["HostedZones"]
+    clusters = {c["name"]: c["region"] for c in sandbox.status()["clusters"]}
+    return {
+        "records": {z["Name"]: route53.list_resource_record_sets(HostedZoneId=z["Id"])["ResourceRecordSets"]
+                    for z in zones},
+        "health_checks": sorted((c["Id"], json.dumps(c["HealthCheckConfig"], sort_keys=True))
+                                for c in route53.list_health_checks()["HealthChecks"]),
+        "iam_roles": sorted((r["RoleName"], json.dumps(r["AssumeRolePolicyDocument"], sort_keys=True))
+                            for r in iam.list_roles()["Roles"]),
+        "iam_policies": sorted(p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]),
+        "oidc_providers": sorted(p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]),
+        "load_balancers": sorted(lb["DNSName"] for region in set(clusters.values())
+                                 for lb in aws_client(sandbox, "elbv2", region).describe_load_balancers()["LoadBalancers"]),
+        "clusters": {name: kubernetes_snapshot(kubernetes_api(sandbox, name)) for name in clusters},
+        "gitops_remote": subprocess.run(["git", "ls-remote", str(sandbox.state_dir / "gitops.git")],
+                                        capture_output=True, text=True, check=True).stdout,
+    }

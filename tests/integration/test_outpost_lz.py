@@ -10,11 +10,14 @@ import time
 
 import pytest
 
-from .conftest import aws_client, route53_snapshot, run_playbook
+from kubernetes import client
+
+from .conftest import aws_client, everything_snapshot, kubernetes_api, route53_snapshot, run_playbook
 
 pytestmark = pytest.mark.integration
 
 INVENTORY = "inventories/outpost-lz"
+CLUSTERS = {"outposts": ("eks-ha-outposts", "us-west-2"), "localzone": ("eks-ha-localzone", "us-east-1")}
 ZONE = "example.com"
 NAME = "www.example.com"
 
@@ -27,12 +30,15 @@ def serving(sandbox) -> str:
     return json.loads(status_file.read_text())["serving_site"]
 
 
-def test_deploy_check_mode_on_an_empty_zone_changes_nothing(outpost_lz):
-    """Runs first, before any deploy: the plan is shown and Route 53 stays empty."""
+def test_deploy_check_mode_on_a_new_account_changes_nothing(outpost_lz):
+    """Runs first, before any deploy: the plan is shown and nothing changes in AWS, Kubernetes or git."""
+    before = everything_snapshot(outpost_lz)
     run = run_playbook(outpost_lz, INVENTORY, "deploy.yml", "--check", "--diff")
     assert run.returncode == 0, run.output
-    assert "created health check of outposts" in run.output
+    assert "Flux v2.4.0 would be installed in flux-system" in run.output
+    assert "would follow once these sites have their load balancers: outposts, localzone" in run.output
     assert route53_snapshot(outpost_lz, ZONE, NAME) == {"records": [], "health_checks": {}}
+    assert everything_snapshot(outpost_lz) == before
 
 
 @pytest.fixture(scope="module")
@@ -44,15 +50,32 @@ def deployed(outpost_lz):
     return route53_snapshot(outpost_lz, ZONE, NAME)
 
 
-def test_deploy_creates_failover_records_with_health_checks(outpost_lz, deployed):
+def test_deploy_runs_the_app_on_both_clusters_through_flux(outpost_lz, deployed):
+    for cluster, _region in CLUSTERS.values():
+        api = kubernetes_api(outpost_lz, cluster)
+        apps = client.AppsV1Api(api)
+        for namespace, name in (("flux-system", "source-controller"), ("kube-system", "aws-load-balancer-controller"),
+                                ("game-2048", "deployment-2048")):
+            deployment = apps.read_namespaced_deployment(name, namespace)
+            assert deployment.status.ready_replicas == deployment.spec.replicas, (cluster, name)
+        kustomization = client.CustomObjectsApi(api).get_namespaced_custom_object(
+            "kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations", "apps")
+        assert kustomization["status"]["lastAppliedRevision"].startswith("main@sha1:")
+
+
+def test_deploy_creates_failover_records_to_each_sites_ingress(outpost_lz, deployed):
     records = {r["SetIdentifier"]: r for r in deployed["records"]}
     assert set(records) == {"outposts", "localzone"}
     assert records["outposts"]["Failover"] == "PRIMARY"
     assert records["localzone"]["Failover"] == "SECONDARY"
-    elbv2 = aws_client(outpost_lz, "elbv2", "us-west-2")
-    alb = elbv2.describe_load_balancers(Names=["eks-ha-outposts-alb"])["LoadBalancers"][0]
-    assert records["outposts"]["AliasTarget"]["DNSName"].rstrip(".").lower() == alb["DNSName"].lower()
-    assert records["outposts"]["AliasTarget"]["HostedZoneId"] == alb["CanonicalHostedZoneId"]
+    for site, (cluster, region) in CLUSTERS.items():
+        ingress = client.NetworkingV1Api(kubernetes_api(outpost_lz, cluster)).read_namespaced_ingress(
+            "ingress-2048", "game-2048")
+        hostname = ingress.status.load_balancer.ingress[0].hostname
+        alb = next(lb for lb in aws_client(outpost_lz, "elbv2", region).describe_load_balancers()["LoadBalancers"]
+                   if lb["DNSName"] == hostname)
+        assert records[site]["AliasTarget"]["DNSName"].rstrip(".").lower() == hostname.lower()
+        assert records[site]["AliasTarget"]["HostedZoneId"] == alb["CanonicalHostedZoneId"]
     for record in records.values():
         config = deployed["health_checks"][record["HealthCheckId"]]["config"]
         assert config["Type"] == "HTTP" and config["Port"] == 80 and config["RequestInterval"] == 30
@@ -68,10 +91,12 @@ def test_second_deploy_changes_nothing(outpost_lz, deployed):
 
 
 def test_failover_check_mode_changes_nothing(outpost_lz, deployed):
+    before = everything_snapshot(outpost_lz)
     run = run_playbook(outpost_lz, INVENTORY, "failover.yml", "--check", "--diff")
     assert run.returncode == 0, run.output
     assert "inverted" in run.output.lower()  # the plan says it would drain the primary
     assert route53_snapshot(outpost_lz, ZONE, NAME) == deployed
+    assert everything_snapshot(outpost_lz) == before
     assert serving(outpost_lz) == "outposts"
 
 
