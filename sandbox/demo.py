@@ -20,7 +20,7 @@ from sandbox.client import Sandbox
 from sandbox.inventory import read_inventory
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_INVENTORIES = ["inventories/outpost-lz"]
+DEFAULT_INVENTORIES = ["inventories/outpost-lz", "inventories/dr-multi-region"]
 
 
 @dataclass
@@ -103,8 +103,10 @@ class Drill:
         """The drill: every step checks which site serves afterwards."""
         hosts = read_inventory(self.inventory)
         sites = hosts["sites"]
-        home = next(name for name, site in sites.items() if site.get("site_role") == "primary")
-        target = sites[home].get("failover_target") or next(name for name in sites if name != home)
+        anyone = next(iter(sites.values()))
+        home = anyone.get("traffic_home_site") or next(
+            name for name, site in sites.items() if site.get("site_role") == "primary")
+        target = anyone.get("failover_target") or next(name for name in sites if name != home)
         interval = sites[home]["traffic_health_check"]["request_interval"]
         threshold = sites[home]["traffic_health_check"]["failure_threshold"]
 

@@ -9,6 +9,7 @@ seeding twice creates nothing twice. Keys this module does not know are ignored.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,11 +137,16 @@ class Seeder:
             if find(lambda: [eks.describe_nodegroup(clusterName=name, nodegroupName=group["name"])],
                     "ResourceNotFoundException") is None:
                 size = int(group.get("desired_size", 2))
+                # Labels and taints in the inventory's Kubernetes form; EKS spells taint effects NO_SCHEDULE etc.
+                taints = [{"key": t["key"], "value": t.get("value", ""),
+                           "effect": re.sub(r"(?<!^)(?=[A-Z])", "_", t["effect"]).upper()}
+                          for t in group.get("taints") or []]
                 eks.create_nodegroup(
                     clusterName=name, nodegroupName=group["name"], instanceTypes=[group["instance_type"]],
                     subnets=[subnet_names.get(n, n) for n in group.get("subnets") or subnet_names],
                     nodeRole=self.role("eks-ha-sandbox-node-role", "ec2.amazonaws.com", created),
-                    scalingConfig={"minSize": min(size, 1), "maxSize": max(size, 1), "desiredSize": size})
+                    scalingConfig={"minSize": min(size, 1), "maxSize": max(size, 1), "desiredSize": size},
+                    labels={str(k): str(v) for k, v in (group.get("labels") or {}).items()}, taints=taints)
                 created.append(f"EKS node group {group['name']} ({size} x {group['instance_type']})")
         return {"name": name, "version": cluster["version"], "arn": cluster["arn"], "endpoint": cluster["endpoint"]}
 
