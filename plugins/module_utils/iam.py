@@ -12,7 +12,6 @@ IAM keeps a provider's URL without its ``https://`` scheme and names the provide
 ``arn:<partition>:iam::<account>:oidc-provider/<host>/<path>``. An account holds at most one provider per URL.
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.iam import AnsibleIAMError  # noqa: F401  (re-exported)
 from ansible_collections.amazon.aws.plugins.module_utils.iam import IAMErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
@@ -119,7 +118,7 @@ def provider_arn(partition, account_id, url):
 
 def arn_url(arn):
     """Return the provider URL (as IAM stores it) that an ``oidc-provider`` ARN names, or None for another ARN."""
-    _, separator, url = (arn or "").partition(":oidc-provider/")
+    _prefix, separator, url = (arn or "").partition(":oidc-provider/")
     return url if separator else None
 
 

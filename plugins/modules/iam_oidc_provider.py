@@ -120,7 +120,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.eks_ha.resilience.plugins.module_utils.eks import AnsibleEKSError
 from ansible_collections.eks_ha.resilience.plugins.module_utils.eks import describe_cluster
-from ansible_collections.eks_ha.resilience.plugins.module_utils.iam import AnsibleIAMError
+from ansible_collections.amazon.aws.plugins.module_utils.iam import AnsibleIAMError
 from ansible_collections.eks_ha.resilience.plugins.module_utils.iam import DEFAULT_CLIENT_IDS
 from ansible_collections.eks_ha.resilience.plugins.module_utils.iam import add_client_id
 from ansible_collections.eks_ha.resilience.plugins.module_utils.iam import create_oidc_provider
