@@ -1,6 +1,6 @@
-"""gitops_repo: the Molecule scenario, and a site dropped from the inventory on a later run.
+"""gitops_repo: a site dropped from the inventory on a later run, and a Karpenter site reconciled by Flux.
 
-Everything runs on this machine against local bare repositories: no sandbox, no network.
+Everything runs on this machine against local bare repositories; the Karpenter test also starts a sandbox.
 """
 
 from __future__ import annotations
@@ -10,9 +10,13 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from kubernetes import client, config
+
+from sandbox.client import Sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -126,3 +130,102 @@ def test_dropping_a_site_prunes_its_directories_in_one_commit(tmp_path, remote):
     for directory in ("apps/localzone", "infrastructure/localzone", "clusters/localzone"):
         assert not (clone / directory).exists()
     assert (clone / "README.md").is_file()
+
+
+FLUX_PLAYBOOK = """\
+- name: Render and publish the GitOps repository, then point the cluster's Flux at its path
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Apply the gitops_repo role
+      ansible.builtin.include_role:
+        name: eks_ha.resilience.gitops_repo
+
+    - name: Apply the flux role
+      ansible.builtin.include_role:
+        name: eks_ha.resilience.flux
+      vars:
+        flux_git_path: "{{ gitops_repo_paths[flux_site] }}"
+"""
+
+
+def ready(obj: dict | None) -> bool:
+    return bool(obj) and any(c.get("type") == "Ready" and c.get("status") == "True"
+                             for c in (obj.get("status") or {}).get("conditions") or [])
+
+
+def test_karpenter_site_runs_its_apps_on_karpenter_nodes_through_flux(tmp_path):
+    """A Local Zone site with Karpenter at 2 replicas: Flux installs it, applies its pools, and the app's pods run
+    on the nodes Karpenter makes for them (nodes of the NodePool default only)."""
+    sandbox = Sandbox(tmp_path / "sandbox")
+    try:
+        sandbox.up(["inventories/outpost-lz"])
+        site = {"name": "localzone", "cluster_name": "eks-ha-localzone", "region": "us-east-1",
+                "ingress_subnets": ["eks-ha-localzone-bos"],
+                "karpenter": {"replicas": 2, "zones": ["us-east-1-bos-1a"]}}
+        playbook = tmp_path / "gitops-flux.yml"
+        playbook.write_text(FLUX_PLAYBOOK)
+        variables = tmp_path / "vars.json"
+        variables.write_text(json.dumps({
+            "gitops_repo_remote": sandbox.gitops_remote.as_uri(),
+            "gitops_repo_workdir": str(tmp_path / "clone"),
+            "gitops_repo_sites": [site],
+            "gitops_repo_apps": ["game-2048"],
+            "gitops_repo_verify": False,
+            "flux_site": "localzone",
+            "flux_kubeconfig": str(sandbox.kubeconfig),
+            "flux_context": "eks-ha-localzone",
+            "flux_manifests_file": str(REPO / "sandbox" / "manifests" / "flux-install.yaml"),
+            "flux_git_url": sandbox.gitops_remote.as_uri(),
+            "flux_wait_timeout": 60,
+        }))
+        completed = subprocess.run([str(BIN / "ansible-playbook"), str(playbook), "-e", f"@{variables}"],
+                                   cwd=REPO, env=tool_env(), capture_output=True, text=True, check=False,
+                                   timeout=150)
+        assert completed.returncode == 0, (completed.stdout + completed.stderr)[-6000:]
+
+        api = config.new_client_from_config(str(sandbox.kubeconfig), context="eks-ha-localzone")
+        custom, apps, core = client.CustomObjectsApi(api), client.AppsV1Api(api), client.CoreV1Api(api)
+
+        def state() -> dict:
+            kustomizations = {k["metadata"]["name"]: k for k in custom.list_namespaced_custom_object(
+                "kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations")["items"]}
+            deployments = apps.list_namespaced_deployment("karpenter").items
+            karpenter = next((d for d in deployments if d.metadata.name == "karpenter"), None)
+            nodes = {n.metadata.name: n.metadata.labels or {} for n in core.list_node().items}
+            pods = core.list_namespaced_pod("game-2048").items if any(
+                n.metadata.name == "game-2048" for n in core.list_namespace().items) else []
+            return {
+                "ready": sorted(name for name, k in kustomizations.items() if ready(k)),
+                "not_ready": {name: (k.get("status") or {}).get("conditions") for name, k in kustomizations.items()
+                              if not ready(k)},
+                "karpenter_ready": (karpenter.status.ready_replicas or 0) if karpenter else None,
+                "pods": [(p.metadata.name, p.status.phase, p.spec.node_name,
+                          nodes.get(p.spec.node_name or "", {}).get("karpenter.sh/nodepool")) for p in pods],
+            }
+
+        deadline = time.monotonic() + 60
+        current = state()
+        while time.monotonic() < deadline:
+            if ({"infrastructure", "karpenter-pools", "apps"} <= set(current["ready"])
+                    and current["karpenter_ready"] == 2 and current["pods"]
+                    and all(phase == "Running" and pool == "default" for _, phase, _, pool in current["pods"])):
+                break
+            time.sleep(1)
+            current = state()
+        assert {"flux-system", "infrastructure", "karpenter-pools", "apps"} <= set(current["ready"]), current
+        assert current["karpenter_ready"] == 2, current
+        assert current["pods"], current
+        assert all(phase == "Running" and pool == "default" for _, phase, _, pool in current["pods"]), current
+
+        # The NodePool and EC2NodeClass came from the site's overlay, and the app's pods ask for the pool's nodes.
+        pool = custom.get_cluster_custom_object("karpenter.sh", "v1", "nodepools", "default")
+        assert {"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["us-east-1-bos-1a"]} in \
+            pool["spec"]["template"]["spec"]["requirements"]
+        node_class = custom.get_cluster_custom_object("karpenter.k8s.aws", "v1", "ec2nodeclasses", "default")
+        assert node_class["spec"]["role"] == "KarpenterNodeRole-eks-ha-localzone"
+        deployment = apps.read_namespaced_deployment("deployment-2048", "game-2048")
+        assert deployment.spec.template.spec.node_selector == {"karpenter.sh/nodepool": "default"}
+    finally:
+        sandbox.down()
