@@ -242,6 +242,15 @@ class Flux:
             self.delete_objects([entry for entry in previous if entry not in applied])
         self.inventories[uid] = (prune, applied)
 
+    def inventory_present(self, uid: str) -> bool:
+        """Whether every object ``uid`` applied still exists."""
+        _, entries = self.inventories.get(uid, (False, []))
+        for key, namespace, name in entries:
+            rtype = self.store.find_type(key[0], None, key[1])
+            if rtype is None or self.store.get(rtype, namespace, name) is None:
+                return False
+        return True
+
     def delete_objects(self, entries: list[tuple[tuple[str, str], str, str]]) -> None:
         for key, namespace, name in entries:
             rtype = self.store.find_type(key[0], None, key[1])
@@ -280,6 +289,12 @@ class Flux:
         if (spec.get("install") or {}).get("createNamespace") and not self.store.get(self.store.type("", "namespaces"), None, namespace):
             self.store.create(self.store.type("", "namespaces"), {"metadata": {"name": namespace}})
         installed = meta["uid"] in self.inventories
+        history = (release.get("status") or {}).get("history") or []
+        digest = hashlib.sha256(repr((chart, version, spec.get("values"))).encode()).hexdigest()[:16]
+        if installed and history and history[0].get("configDigest") == digest and self.inventory_present(meta["uid"]):
+            # Nothing to upgrade: like helm-controller without drift detection (its default), leave a
+            # release's objects as they are, e.g. a Deployment someone scaled.
+            return
         try:
             objects = charts.render(chart, version, meta["name"], namespace, spec.get("values") or {})
             applied = self.apply_all(objects, None, {"helm.toolkit.fluxcd.io/name": meta["name"],
@@ -291,8 +306,6 @@ class Flux:
                                   "UpgradeFailed" if installed else "InstallFailed", error.message,
                                   lastAttemptedRevision=version)
         self.replace_inventory(meta["uid"], applied, True)
-        history = (release.get("status") or {}).get("history") or []
-        digest = hashlib.sha256(repr((chart, version, spec.get("values"))).encode()).hexdigest()[:16]
         if not history or history[0].get("configDigest") != digest:
             history = [{"chartName": chart, "chartVersion": version, "configDigest": digest,
                         "name": release_name, "namespace": namespace, "status": "deployed",
