@@ -115,6 +115,18 @@ def cluster_problem(cluster, name):
     return None
 
 
+def usable_cluster(module, name):
+    """Describe cluster ``name`` in the module's region, or fail the module with one sentence saying why its API
+    cannot be used (no region, no such cluster, not ACTIVE, no endpoint yet)."""
+    if not module.region:
+        module.fail_json(msg="region is required with eks_cluster: give the region of the EKS cluster.")
+    cluster = describe_cluster(module.client("eks"), name)
+    problem = cluster_problem(cluster, name)
+    if problem:
+        module.fail_json(msg=problem)
+    return cluster
+
+
 def cluster_endpoint(cluster):
     """Return ``(endpoint, ca_data)`` of a described cluster, ``ca_data`` being the base64 PEM EKS returns."""
     return cluster["endpoint"], cluster["certificateAuthority"]["data"]

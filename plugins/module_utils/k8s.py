@@ -29,9 +29,8 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.dict_transformations import recursive_diff
 
 from ansible_collections.eks_ha.resilience.plugins.module_utils.eks import cluster_endpoint
-from ansible_collections.eks_ha.resilience.plugins.module_utils.eks import cluster_problem
-from ansible_collections.eks_ha.resilience.plugins.module_utils.eks import describe_cluster
 from ansible_collections.eks_ha.resilience.plugins.module_utils.eks import get_token
+from ansible_collections.eks_ha.resilience.plugins.module_utils.eks import usable_cluster
 
 try:
     from kubernetes import client as k8s_client
@@ -226,12 +225,7 @@ def connect(module):
     try:
         if not name:
             return Connection(client_from_kubeconfig(params.get("kubeconfig"), params.get("context"), validate_certs))
-        if not module.region:
-            module.fail_json(msg="region is required with eks_cluster: give the region of the EKS cluster.")
-        cluster = describe_cluster(module.client("eks"), name)
-        problem = cluster_problem(cluster, name)
-        if problem:
-            module.fail_json(msg=problem)
+        cluster = usable_cluster(module, name)
         token = get_token(module.client("sts", region=module.region), name)
         module.no_log_values.add(token)
         endpoint, ca_data = cluster_endpoint(cluster)

@@ -102,9 +102,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.eks_ha.resilience.plugins.module_utils.eks import AnsibleEKSError
 from ansible_collections.eks_ha.resilience.plugins.module_utils.eks import cluster_endpoint
-from ansible_collections.eks_ha.resilience.plugins.module_utils.eks import cluster_problem
-from ansible_collections.eks_ha.resilience.plugins.module_utils.eks import describe_cluster
 from ansible_collections.eks_ha.resilience.plugins.module_utils.eks import get_token
+from ansible_collections.eks_ha.resilience.plugins.module_utils.eks import usable_cluster
 
 FILE_MODE = 0o600
 # Shown in the diff instead of a token, password or key.
@@ -220,12 +219,7 @@ def ensure_kubeconfig(module):
     name = params["eks_cluster"]
     alias = params["alias"] or name
     dest = params["dest"]
-    if not module.region:
-        module.fail_json(msg="region is required: give the region of the EKS cluster.")
-    cluster = describe_cluster(module.client("eks"), name)
-    problem = cluster_problem(cluster, name)
-    if problem:
-        module.fail_json(msg=problem)
+    cluster = usable_cluster(module, name)
     endpoint, ca_data = cluster_endpoint(cluster)
     try:
         existing, mode = read_kubeconfig(dest)

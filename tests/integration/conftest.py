@@ -49,13 +49,14 @@ def run_playbook(sandbox: Sandbox, inventory: str, playbook: str, *extra: str) -
     return PlaybookRun(completed.returncode, completed.stdout + completed.stderr)
 
 
-@pytest.fixture(scope="session")
-def outpost_lz(tmp_path_factory):
-    """A sandbox seeded from inventories/outpost-lz, stopped at the end of the session."""
-    sandbox = Sandbox(tmp_path_factory.mktemp("sandbox-outpost-lz"))
-    sandbox.up(["inventories/outpost-lz"])
-    yield sandbox
-    sandbox.down()
+@pytest.fixture(scope="module")
+def sandbox(request, tmp_path_factory):
+    """A sandbox of the test module's own, seeded from the module's INVENTORY, stopped after its last test."""
+    inventory = request.module.INVENTORY
+    box = Sandbox(tmp_path_factory.mktemp(f"sandbox-{Path(inventory).name}"))
+    box.up([inventory])
+    yield box
+    box.down()
 
 
 def aws_client(sandbox: Sandbox, service: str, region: str = "us-east-1"):

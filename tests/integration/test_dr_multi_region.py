@@ -18,17 +18,6 @@ NAME = "app.example.net"
 CLUSTERS = {"active": "eks-ha-active", "standby": "eks-ha-standby"}
 
 
-@pytest.fixture(scope="module")
-def dr_sandbox(tmp_path_factory):
-    """A sandbox seeded from inventories/dr-multi-region, stopped at the end of the module."""
-    from sandbox.client import Sandbox
-
-    sandbox = Sandbox(tmp_path_factory.mktemp("sandbox-dr-multi-region"))
-    sandbox.up([INVENTORY])
-    yield sandbox
-    sandbox.down()
-
-
 def weights(snapshot: dict) -> dict[str, int]:
     return {record["SetIdentifier"]: record["Weight"] for record in snapshot["records"]}
 
@@ -45,58 +34,58 @@ def karpenter(sandbox, site: str) -> dict:
                                            for pod in pods if pod.status.phase == "Running")}
 
 
-def test_deploy_check_mode_on_a_new_account_changes_nothing(dr_sandbox):
-    before = everything_snapshot(dr_sandbox)
-    run = run_playbook(dr_sandbox, INVENTORY, "deploy.yml", "--check", "--diff")
+def test_deploy_check_mode_on_a_new_account_changes_nothing(sandbox):
+    before = everything_snapshot(sandbox)
+    run = run_playbook(sandbox, INVENTORY, "deploy.yml", "--check", "--diff")
     assert run.returncode == 0, run.output
-    assert everything_snapshot(dr_sandbox) == before
+    assert everything_snapshot(sandbox) == before
 
 
 @pytest.fixture(scope="module")
-def deployed(dr_sandbox):
-    run = run_playbook(dr_sandbox, INVENTORY, "deploy.yml")
+def deployed(sandbox):
+    run = run_playbook(sandbox, INVENTORY, "deploy.yml")
     assert run.returncode == 0, run.output
-    return route53_snapshot(dr_sandbox, ZONE, NAME)
+    return route53_snapshot(sandbox, ZONE, NAME)
 
 
-def test_deploy_leaves_the_standby_idle_and_the_active_serving(dr_sandbox, deployed):
+def test_deploy_leaves_the_standby_idle_and_the_active_serving(sandbox, deployed):
     assert weights(deployed) == {"active": 100, "standby": 0}
-    active, standby = karpenter(dr_sandbox, "active"), karpenter(dr_sandbox, "standby")
+    active, standby = karpenter(sandbox, "active"), karpenter(sandbox, "standby")
     assert active["replicas"] == 2 and active["nodes"] > 0 and set(active["pods"]) == {"Running"}
     assert active["pods_on_karpenter_nodes"]
     # As in the seed: Karpenter installed at 0 replicas, the workload's pods Pending, no workload nodes.
     assert standby["replicas"] == 0 and standby["nodes"] == 0 and set(standby["pods"]) == {"Pending"}
 
 
-def test_second_deploy_changes_nothing(dr_sandbox, deployed):
-    before = everything_snapshot(dr_sandbox)
-    run = run_playbook(dr_sandbox, INVENTORY, "deploy.yml")
+def test_second_deploy_changes_nothing(sandbox, deployed):
+    before = everything_snapshot(sandbox)
+    run = run_playbook(sandbox, INVENTORY, "deploy.yml")
     assert run.returncode == 0, run.output
     assert run.changed == 0, run.output
-    assert everything_snapshot(dr_sandbox) == before
+    assert everything_snapshot(sandbox) == before
 
 
-def test_failover_check_mode_changes_nothing(dr_sandbox, deployed):
-    before = everything_snapshot(dr_sandbox)
-    run = run_playbook(dr_sandbox, INVENTORY, "failover.yml", "--check", "--diff")
+def test_failover_check_mode_changes_nothing(sandbox, deployed):
+    before = everything_snapshot(sandbox)
+    run = run_playbook(sandbox, INVENTORY, "failover.yml", "--check", "--diff")
     assert run.returncode == 0, run.output
-    assert everything_snapshot(dr_sandbox) == before
-    assert karpenter(dr_sandbox, "standby")["replicas"] == 0
+    assert everything_snapshot(sandbox) == before
+    assert karpenter(sandbox, "standby")["replicas"] == 0
 
 
-def test_failover_brings_capacity_up_before_moving_the_weights(dr_sandbox, deployed):
-    run = run_playbook(dr_sandbox, INVENTORY, "failover.yml")
+def test_failover_brings_capacity_up_before_moving_the_weights(sandbox, deployed):
+    run = run_playbook(sandbox, INVENTORY, "failover.yml")
     assert run.returncode == 0, run.output
     assert run.output.index("Capacity | Karpenter up on the target site") < run.output.index("Traffic | move the traffic")
-    standby = karpenter(dr_sandbox, "standby")
+    standby = karpenter(sandbox, "standby")
     assert standby["replicas"] == 2 and standby["ready"] == 2 and standby["nodes"] > 0
     assert set(standby["pods"]) == {"Running"} and standby["pods_on_karpenter_nodes"]
-    assert weights(route53_snapshot(dr_sandbox, ZONE, NAME)) == {"active": 0, "standby": 100}
+    assert weights(route53_snapshot(sandbox, ZONE, NAME)) == {"active": 0, "standby": 100}
 
 
-def test_failback_moves_traffic_home_then_idles_the_standby(dr_sandbox, deployed):
-    run = run_playbook(dr_sandbox, INVENTORY, "failback.yml")
+def test_failback_moves_traffic_home_then_idles_the_standby(sandbox, deployed):
+    run = run_playbook(sandbox, INVENTORY, "failback.yml")
     assert run.returncode == 0, run.output
-    assert route53_snapshot(dr_sandbox, ZONE, NAME) == deployed
-    assert karpenter(dr_sandbox, "standby")["replicas"] == 0
-    assert karpenter(dr_sandbox, "active")["replicas"] == 2
+    assert route53_snapshot(sandbox, ZONE, NAME) == deployed
+    assert karpenter(sandbox, "standby")["replicas"] == 0
+    assert karpenter(sandbox, "active")["replicas"] == 2

@@ -30,29 +30,29 @@ def serving(sandbox) -> str:
     return json.loads(status_file.read_text())["serving_site"]
 
 
-def test_deploy_check_mode_on_a_new_account_changes_nothing(outpost_lz):
+def test_deploy_check_mode_on_a_new_account_changes_nothing(sandbox):
     """Runs first, before any deploy: the plan is shown and nothing changes in AWS, Kubernetes or git."""
-    before = everything_snapshot(outpost_lz)
-    run = run_playbook(outpost_lz, INVENTORY, "deploy.yml", "--check", "--diff")
+    before = everything_snapshot(sandbox)
+    run = run_playbook(sandbox, INVENTORY, "deploy.yml", "--check", "--diff")
     assert run.returncode == 0, run.output
     assert "Flux v2.4.0 would be installed in flux-system" in run.output
     assert "would follow once these sites have their load balancers: outposts, localzone" in run.output
-    assert route53_snapshot(outpost_lz, ZONE, NAME) == {"records": [], "health_checks": {}}
-    assert everything_snapshot(outpost_lz) == before
+    assert route53_snapshot(sandbox, ZONE, NAME) == {"records": [], "health_checks": {}}
+    assert everything_snapshot(sandbox) == before
 
 
 @pytest.fixture(scope="module")
-def deployed(outpost_lz):
+def deployed(sandbox):
     """The state right after the first deploy."""
-    run = run_playbook(outpost_lz, INVENTORY, "deploy.yml")
+    run = run_playbook(sandbox, INVENTORY, "deploy.yml")
     assert run.returncode == 0, run.output
     assert run.changed > 0
-    return route53_snapshot(outpost_lz, ZONE, NAME)
+    return route53_snapshot(sandbox, ZONE, NAME)
 
 
-def test_deploy_runs_the_app_on_both_clusters_through_flux(outpost_lz, deployed):
+def test_deploy_runs_the_app_on_both_clusters_through_flux(sandbox, deployed):
     for cluster, _region in CLUSTERS.values():
-        api = kubernetes_api(outpost_lz, cluster)
+        api = kubernetes_api(sandbox, cluster)
         apps = client.AppsV1Api(api)
         for namespace, name in (("flux-system", "source-controller"), ("kube-system", "aws-load-balancer-controller"),
                                 ("game-2048", "deployment-2048")):
@@ -63,16 +63,16 @@ def test_deploy_runs_the_app_on_both_clusters_through_flux(outpost_lz, deployed)
         assert kustomization["status"]["lastAppliedRevision"].startswith("main@sha1:")
 
 
-def test_deploy_creates_failover_records_to_each_sites_ingress(outpost_lz, deployed):
+def test_deploy_creates_failover_records_to_each_sites_ingress(sandbox, deployed):
     records = {r["SetIdentifier"]: r for r in deployed["records"]}
     assert set(records) == {"outposts", "localzone"}
     assert records["outposts"]["Failover"] == "PRIMARY"
     assert records["localzone"]["Failover"] == "SECONDARY"
     for site, (cluster, region) in CLUSTERS.items():
-        ingress = client.NetworkingV1Api(kubernetes_api(outpost_lz, cluster)).read_namespaced_ingress(
+        ingress = client.NetworkingV1Api(kubernetes_api(sandbox, cluster)).read_namespaced_ingress(
             "ingress-2048", "game-2048")
         hostname = ingress.status.load_balancer.ingress[0].hostname
-        alb = next(lb for lb in aws_client(outpost_lz, "elbv2", region).describe_load_balancers()["LoadBalancers"]
+        alb = next(lb for lb in aws_client(sandbox, "elbv2", region).describe_load_balancers()["LoadBalancers"]
                    if lb["DNSName"] == hostname)
         assert records[site]["AliasTarget"]["DNSName"].rstrip(".").lower() == hostname.lower()
         assert records[site]["AliasTarget"]["HostedZoneId"] == alb["CanonicalHostedZoneId"]
@@ -80,35 +80,35 @@ def test_deploy_creates_failover_records_to_each_sites_ingress(outpost_lz, deplo
         config = deployed["health_checks"][record["HealthCheckId"]]["config"]
         assert config["Type"] == "HTTP" and config["Port"] == 80 and config["RequestInterval"] == 30
         assert config["FailureThreshold"] == 3 and not config.get("Inverted", False)
-    assert serving(outpost_lz) == "outposts"
+    assert serving(sandbox) == "outposts"
 
 
-def test_second_deploy_changes_nothing(outpost_lz, deployed):
-    run = run_playbook(outpost_lz, INVENTORY, "deploy.yml")
+def test_second_deploy_changes_nothing(sandbox, deployed):
+    run = run_playbook(sandbox, INVENTORY, "deploy.yml")
     assert run.returncode == 0, run.output
     assert run.changed == 0, run.output
-    assert route53_snapshot(outpost_lz, ZONE, NAME) == deployed
+    assert route53_snapshot(sandbox, ZONE, NAME) == deployed
 
 
-def test_failover_check_mode_changes_nothing(outpost_lz, deployed):
-    before = everything_snapshot(outpost_lz)
-    run = run_playbook(outpost_lz, INVENTORY, "failover.yml", "--check", "--diff")
+def test_failover_check_mode_changes_nothing(sandbox, deployed):
+    before = everything_snapshot(sandbox)
+    run = run_playbook(sandbox, INVENTORY, "failover.yml", "--check", "--diff")
     assert run.returncode == 0, run.output
     assert "inverted" in run.output.lower()  # the plan says it would drain the primary
-    assert route53_snapshot(outpost_lz, ZONE, NAME) == deployed
-    assert everything_snapshot(outpost_lz) == before
-    assert serving(outpost_lz) == "outposts"
+    assert route53_snapshot(sandbox, ZONE, NAME) == deployed
+    assert everything_snapshot(sandbox) == before
+    assert serving(sandbox) == "outposts"
 
 
-def test_unplanned_outage_moves_traffic_without_a_playbook(outpost_lz, deployed):
-    outpost_lz.fail("outposts")
+def test_unplanned_outage_moves_traffic_without_a_playbook(sandbox, deployed):
+    sandbox.fail("outposts")
     try:
-        run = run_playbook(outpost_lz, INVENTORY, "status.yml", "-e", "expect_site=localzone")
+        run = run_playbook(sandbox, INVENTORY, "status.yml", "-e", "expect_site=localzone")
         assert run.returncode == 0, run.output
-        assert route53_snapshot(outpost_lz, ZONE, NAME) == deployed  # nothing was written
+        assert route53_snapshot(sandbox, ZONE, NAME) == deployed  # nothing was written
     finally:
-        outpost_lz.recover("outposts")
-    run = run_playbook(outpost_lz, INVENTORY, "status.yml", "-e", "expect_site=outposts")
+        sandbox.recover("outposts")
+    run = run_playbook(sandbox, INVENTORY, "status.yml", "-e", "expect_site=outposts")
     assert run.returncode == 0, run.output
 
 
@@ -122,39 +122,39 @@ def wait_until_checkers_see(sandbox, site: str, status: str, timeout: float = 30
     raise AssertionError(f"the health check of {site} did not turn {status} within {timeout} s")
 
 
-def test_failover_refuses_an_unhealthy_target(outpost_lz, deployed):
-    outpost_lz.fail("localzone")
+def test_failover_refuses_an_unhealthy_target(sandbox, deployed):
+    sandbox.fail("localzone")
     try:
-        wait_until_checkers_see(outpost_lz, "localzone", "Unhealthy")
-        run = run_playbook(outpost_lz, INVENTORY, "failover.yml")
+        wait_until_checkers_see(sandbox, "localzone", "Unhealthy")
+        run = run_playbook(sandbox, INVENTORY, "failover.yml")
         assert run.returncode != 0
         assert "localzone is not a healthy target" in run.output, run.output
-        assert route53_snapshot(outpost_lz, ZONE, NAME) == deployed
+        assert route53_snapshot(sandbox, ZONE, NAME) == deployed
     finally:
-        outpost_lz.recover("localzone")
-    wait_until_checkers_see(outpost_lz, "localzone", "Healthy")
+        sandbox.recover("localzone")
+    wait_until_checkers_see(sandbox, "localzone", "Healthy")
 
 
-def test_failover_rejects_an_unknown_target(outpost_lz, deployed):
-    run = run_playbook(outpost_lz, INVENTORY, "failover.yml", "-e", "failover_target=mars")
+def test_failover_rejects_an_unknown_target(sandbox, deployed):
+    run = run_playbook(sandbox, INVENTORY, "failover.yml", "-e", "failover_target=mars")
     assert run.returncode != 0
     assert "failover_target must be one of the sites outposts, localzone; got mars" in run.output, run.output
-    assert route53_snapshot(outpost_lz, ZONE, NAME) == deployed
+    assert route53_snapshot(sandbox, ZONE, NAME) == deployed
 
 
-def test_planned_failover_then_failback_restores_the_deployed_state(outpost_lz, deployed):
-    run_playbook(outpost_lz, INVENTORY, "status.yml", "-e", "expect_site=outposts", "-e", "traffic_verify_timeout=60")
-    run = run_playbook(outpost_lz, INVENTORY, "failover.yml")
+def test_planned_failover_then_failback_restores_the_deployed_state(sandbox, deployed):
+    run_playbook(sandbox, INVENTORY, "status.yml", "-e", "expect_site=outposts", "-e", "traffic_verify_timeout=60")
+    run = run_playbook(sandbox, INVENTORY, "failover.yml")
     assert run.returncode == 0, run.output
-    assert serving(outpost_lz) == "localzone"
-    after = route53_snapshot(outpost_lz, ZONE, NAME)
+    assert serving(sandbox) == "localzone"
+    after = route53_snapshot(sandbox, ZONE, NAME)
     primary_check = next(r["HealthCheckId"] for r in after["records"] if r["SetIdentifier"] == "outposts")
     assert after["health_checks"][primary_check]["config"]["Inverted"] is True
 
-    again = run_playbook(outpost_lz, INVENTORY, "failover.yml")
+    again = run_playbook(sandbox, INVENTORY, "failover.yml")
     assert again.returncode == 0 and again.changed == 0, again.output
 
-    back = run_playbook(outpost_lz, INVENTORY, "failback.yml")
+    back = run_playbook(sandbox, INVENTORY, "failback.yml")
     assert back.returncode == 0, back.output
-    assert serving(outpost_lz) == "outposts"
-    assert route53_snapshot(outpost_lz, ZONE, NAME) == deployed
+    assert serving(sandbox) == "outposts"
+    assert route53_snapshot(sandbox, ZONE, NAME) == deployed

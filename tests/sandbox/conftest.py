@@ -1,4 +1,4 @@
-"""One sandbox for the whole test session, seeded from the outpost-lz inventory."""
+"""One sandbox for the whole test session, seeded from the tests' inventory (outpost-lz with pre-existing ALBs)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from sandbox import Sandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-INVENTORY = REPO_ROOT / "inventories" / "outpost-lz"
+INVENTORY = REPO_ROOT / "tests" / "sandbox" / "inventory"
 
 
 @pytest.fixture(scope="session")

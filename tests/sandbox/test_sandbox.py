@@ -16,7 +16,7 @@ from sandbox import Sandbox
 from sandbox.extensions.ec2 import LOCAL_ZONE_INSTANCE_TYPES
 from sandbox.extensions.outposts import OUTPOST_INSTANCE_TYPES
 
-INVENTORY = Path(__file__).resolve().parents[2] / "inventories" / "outpost-lz"
+INVENTORY = Path(__file__).resolve().parent / "inventory"
 OUTPOST_ARN = "arn:aws:outposts:us-west-2:123456789012:outpost/op-0a1b2c3d4e5f60001"
 
 

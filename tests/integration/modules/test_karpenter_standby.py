@@ -187,14 +187,6 @@ def workload_pod_spec(node_label: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    box = Sandbox(tmp_path_factory.mktemp("karpenter-standby-sandbox"))
-    box.up([INVENTORY])
-    yield box
-    box.down()
-
-
-@pytest.fixture(scope="module")
 def cluster(sandbox):
     """The Local Zone cluster with Karpenter installed (2 replicas, as the chart installs it), the NodePool CRD
     without any NodePool, and a workload of 3 pods that only Karpenter's nodes can take."""

@@ -28,7 +28,6 @@ from typing import Any
 
 import pytest
 
-from sandbox.client import Sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -202,15 +201,6 @@ class PlaybookRunner:
 
 
 # -- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    """A sandbox of its own for this file, seeded from outpost-lz, stopped at the end."""
-    box = Sandbox(tmp_path_factory.mktemp("route53-failover-sandbox"))
-    box.up([INVENTORY])
-    yield box
-    box.down()
 
 
 @pytest.fixture(scope="module")
