@@ -32,7 +32,8 @@ import pytest
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
-INVENTORY = REPO / "inventories" / "outpost-lz"
+# outpost-lz plus one pre-existing ALB per site: the records under test point at those.
+INVENTORY = REPO / "tests" / "sandbox" / "inventory"
 ZONE = "example.com"
 NAME = "app.example.com"
 WEIGHTED_NAME = "api.example.com"
