@@ -29,6 +29,9 @@ CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 SUBNETS_ANNOTATION = "alb.ingress.kubernetes.io/subnets"
 SCHEME_ANNOTATION = "alb.ingress.kubernetes.io/scheme"
 
+# The controller gives every ALB it makes one HTTP listener (the Ingresses here have no TLS).
+LISTENER_PORT = 80
+
 
 def is_alb(ingress: Obj) -> bool:
     annotations = ingress["metadata"].get("annotations") or {}
@@ -73,6 +76,10 @@ class AlbIngress:
         site = self.cluster.site()
         if site is not None:
             site.endpoints.add(normalize_host(dns_name))
+            # Health checks of the site probe only ports some load balancer of it listens on.
+            ports = site.attributes.setdefault("ports", [])
+            if LISTENER_PORT not in ports:
+                ports.append(LISTENER_PORT)
 
         def change(current: Obj) -> None:
             current["status"] = {"loadBalancer": {"ingress": [{"hostname": dns_name}]}}
@@ -104,7 +111,7 @@ class AlbIngress:
                 Name=name, Subnets=self.subnets(ingress), Scheme=scheme, Type="application",
                 Tags=[{"Key": "elbv2.k8s.aws/cluster", "Value": self.cluster.name},
                       {"Key": "ingress.k8s.aws/stack", "Value": f"{meta['namespace']}/{meta['name']}"}])["LoadBalancers"][0]
-            elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+            elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=LISTENER_PORT,
                                   DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {
                                       "StatusCode": "404", "ContentType": "text/plain"}}])
         except ClientError as error:
