@@ -14,6 +14,10 @@ from sandbox.inventory import InventoryError
 from sandbox.state import UnknownSite
 
 
+GA_DEPLOY_HELP = ("seconds a Global Accelerator change takes to deploy, before the time scale "
+                  "(default 30; applies when a server starts)")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--state-dir", type=Path, default=None,
@@ -26,6 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     up.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
     up.add_argument("--time-scale", type=float, default=None,
                     help=f"health-check detection delay factor (default {DEFAULT_TIME_SCALE})")
+    up.add_argument("--ga-deploy-seconds", type=float, default=None, help=GA_DEPLOY_HELP)
     commands.add_parser("down", parents=[common], help="stop the sandbox (its state is lost)")
     status = commands.add_parser("status", parents=[common], help="show sites and health checks")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -34,6 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     serve_ = commands.add_parser("serve", parents=[common], help="run the server in the foreground")
     serve_.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
     serve_.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE)
+    serve_.add_argument("--ga-deploy-seconds", type=float, default=None, help=GA_DEPLOY_HELP)
     return parser.parse_args(argv)
 
 
@@ -43,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from sandbox.server import serve  # imports moto: only the server process pays for that
 
-        serve(args.port, state_dir.resolve(), args.time_scale)
+        serve(args.port, state_dir.resolve(), args.time_scale, args.ga_deploy_seconds)
         return 0
     sandbox = Sandbox(state_dir)
     try:
@@ -57,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_up(sandbox: Sandbox, args: argparse.Namespace) -> int:
-    summary = sandbox.up(args.inventory, port=args.port, time_scale=args.time_scale)
+    summary = sandbox.up(args.inventory, port=args.port, time_scale=args.time_scale,
+                         ga_deploy_seconds=args.ga_deploy_seconds)
     verb = "started" if summary["started"] else "already running, reused"
     print(f"Sandbox {verb}: {summary['endpoint_url']} (pid {summary['pid']})")
     for inventory in summary["inventories"]:
@@ -119,6 +126,16 @@ def format_status(report: dict[str, Any]) -> str:
     for cluster in clusters:
         lines.append(f"  {cluster['name']:<20} {cluster['region']:<12} v{cluster['version']:<6} "
                      f"{cluster['endpoint']}  nodes={cluster['nodes']}")
+    accelerators = report.get("global_accelerators") or []
+    lines.append("Global Accelerator:" if accelerators else "Global Accelerator: none")
+    for accelerator in accelerators:
+        lines.append(f"  {accelerator['name']:<20} {accelerator['status']:<11} {accelerator['dns_name']} "
+                     f"({', '.join(accelerator['ip_addresses'])})" + ("" if accelerator["enabled"] else " disabled"))
+        for listener in accelerator["listeners"]:
+            ports = ",".join(f"{r['FromPort']}-{r['ToPort']}" for r in listener["port_ranges"])
+            shares = ", ".join(f"{region} {share:.0%}" for region, share in listener["serving_shares"].items())
+            lines.append(f"    {listener['protocol']} {ports}: serving {listener['serving_region'] or '-'}"
+                         + (f" ({shares})" if shares else ""))
     return "\n".join(lines)
 
 

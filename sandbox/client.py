@@ -77,14 +77,15 @@ class Sandbox:
         return self._live_info() is not None
 
     def up(self, inventories: Iterable[str | Path], port: int | None = None,
-           time_scale: float | None = None) -> dict[str, Any]:
+           time_scale: float | None = None, ga_deploy_seconds: float | None = None) -> dict[str, Any]:
         """Start the server unless it runs, seed every inventory, write vars.yml; return a summary.
 
-        ``port`` and ``time_scale`` apply only when a server is started (None: a free port, 0.05).
+        ``port``, ``time_scale`` and ``ga_deploy_seconds`` (model seconds a Global Accelerator change
+        takes to deploy) apply only when a server is started (None: a free port, 0.05, 30).
         """
         started = not self.running()
         if started:
-            self._start(port or 0, DEFAULT_TIME_SCALE if time_scale is None else time_scale)
+            self._start(port or 0, DEFAULT_TIME_SCALE if time_scale is None else time_scale, ga_deploy_seconds)
         results = [seed_inventory(inventory, self.endpoint_url) for inventory in inventories]
         for result in results:
             self.register_sites(result.registrations)
@@ -129,12 +130,14 @@ class Sandbox:
 
     # -- process ---------------------------------------------------------------------------
 
-    def _start(self, port: int, time_scale: float) -> None:
+    def _start(self, port: int, time_scale: float, ga_deploy_seconds: float | None = None) -> None:
         """Launch ``python -m sandbox serve`` detached and wait until it answers."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.process_file.unlink(missing_ok=True)  # stale: its server no longer answers
         command = [sys.executable, "-m", "sandbox", "serve", "--port", str(port),
                    "--state-dir", str(self.state_dir), "--time-scale", str(time_scale)]
+        if ga_deploy_seconds is not None:
+            command += ["--ga-deploy-seconds", str(ga_deploy_seconds)]
         with self.log_file.open("ab") as log:
             # A new session keeps the server alive when the launching shell or terminal goes away.
             self._process = subprocess.Popen(command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log,

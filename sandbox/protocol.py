@@ -179,5 +179,11 @@ def rest_json_error(code: str, message: str, status: int) -> Response:
     return json_response({"message": message}, status, {"x-amzn-ErrorType": code})
 
 
+def json11_error(code: str, message: str, status: int = 400) -> Response:
+    """An AWS JSON 1.1 service error as botocore parses it (code in ``__type``)."""
+    return Response(json.dumps({"__type": code, "message": message}), status=status,
+                    content_type="application/x-amz-json-1.1")
+
+
 def request_id() -> str:
     return str(uuid.uuid4())

@@ -36,13 +36,14 @@ _SITE_ACTION = re.compile(r"/_sandbox/sites/(?P<site>[^/]+)/(?P<action>fail|reco
 class SandboxApp:
     """WSGI middleware in front of moto: control API, extensions, then moto itself."""
 
-    def __init__(self, time_scale: float = DEFAULT_TIME_SCALE, state_dir: Path | None = None):
+    def __init__(self, time_scale: float = DEFAULT_TIME_SCALE, state_dir: Path | None = None,
+                 ga_deploy_seconds: float | None = None):
         self.sites = SiteRegistry()
         self.time_scale = time_scale
         self.moto = DomainDispatcherApplication(create_backend_app)
         # The EKS clusters' Kubernetes APIs; their CA and kubeconfig live in the state dir.
         self.clusters = ClusterRegistry(state_dir, time_scale, self.sites)
-        self.extensions: list[Extension] = build_extensions(self.sites, time_scale, self.clusters)
+        self.extensions: list[Extension] = build_extensions(self.sites, time_scale, self.clusters, ga_deploy_seconds)
         for extension in self.extensions:
             extension.install()
 
@@ -91,13 +92,15 @@ class SandboxApp:
         return report
 
 
-def serve(port: int, state_dir: Path, time_scale: float = DEFAULT_TIME_SCALE) -> None:
+def serve(port: int, state_dir: Path, time_scale: float = DEFAULT_TIME_SCALE,
+          ga_deploy_seconds: float | None = None) -> None:
     """Serve on 127.0.0.1:``port`` (0 picks a free port) until SIGTERM or SIGINT.
 
     Writes ``<state_dir>/sandbox.json`` once listening and removes it on the way out.
+    ``ga_deploy_seconds``: model seconds a Global Accelerator change takes to deploy (None: 30).
     """
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per AWS call
-    app = SandboxApp(time_scale, state_dir)
+    app = SandboxApp(time_scale, state_dir, ga_deploy_seconds)
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
     app.clusters.endpoint_url = f"http://127.0.0.1:{server.port}"  # cluster controllers call AWS here
 

@@ -10,13 +10,20 @@ from __future__ import annotations
 from sandbox.extensions.base import Extension
 from sandbox.extensions.ec2 import Ec2Extension
 from sandbox.extensions.eks import EksExtension
+from sandbox.extensions.globalaccelerator import GlobalAcceleratorExtension
 from sandbox.extensions.outposts import OutpostsExtension
 from sandbox.extensions.route53 import Route53Extension
 from sandbox.kubernetes import ClusterRegistry
 from sandbox.state import SiteRegistry
 
 
-def build_extensions(sites: SiteRegistry, time_scale: float, clusters: ClusterRegistry | None = None) -> list[Extension]:
-    """One instance of every extension, sharing the server's site registry (and its EKS clusters)."""
+def build_extensions(sites: SiteRegistry, time_scale: float, clusters: ClusterRegistry | None = None,
+                     ga_deploy_seconds: float | None = None) -> list[Extension]:
+    """One instance of every extension, sharing the server's site registry (and its EKS clusters).
+
+    ``ga_deploy_seconds``: how long a Global Accelerator change takes to deploy, in model seconds
+    (scaled by ``time_scale``; None: 30).
+    """
     extensions: list[Extension] = [Ec2Extension(), OutpostsExtension(sites), Route53Extension(sites, time_scale)]
-    return extensions + [EksExtension(clusters or ClusterRegistry(None, time_scale, sites))]
+    return extensions + [EksExtension(clusters or ClusterRegistry(None, time_scale, sites)),
+                         GlobalAcceleratorExtension(sites, time_scale, ga_deploy_seconds)]
