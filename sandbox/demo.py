@@ -20,7 +20,7 @@ from sandbox.client import Sandbox
 from sandbox.inventory import read_inventory
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_INVENTORIES = ["inventories/outpost-lz", "inventories/dr-multi-region"]
+DEFAULT_INVENTORIES = ["inventories/outpost-lz", "inventories/dr-multi-region", "inventories/multi-region-ga"]
 
 
 @dataclass

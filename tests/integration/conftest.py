@@ -81,6 +81,35 @@ def route53_snapshot(sandbox: Sandbox, zone_name: str, record_name: str) -> dict
     return {"records": sorted(records, key=lambda r: r.get("SetIdentifier", "")), "health_checks": checks}
 
 
+# What an accelerator's readers see change over time by themselves: deployment status and endpoint health.
+VOLATILE_ACCELERATOR_FIELDS = ("Status", "LastModifiedTime", "HealthState", "HealthReason")
+
+
+def without_volatile(value):
+    if isinstance(value, dict):
+        return {k: without_volatile(v) for k, v in value.items() if k not in VOLATILE_ACCELERATOR_FIELDS}
+    if isinstance(value, list):
+        return [without_volatile(v) for v in value]
+    return value
+
+
+def accelerator_snapshot(sandbox: Sandbox, name: str) -> dict | None:
+    """An accelerator, its tags, its only listener and that listener's endpoint groups (volatile fields left out)."""
+    ga = aws_client(sandbox, "globalaccelerator", "us-west-2")
+    accelerator = next((a for a in ga.list_accelerators()["Accelerators"] if a["Name"] == name), None)
+    if accelerator is None:
+        return None
+    arn = accelerator["AcceleratorArn"]
+    [listener] = ga.list_listeners(AcceleratorArn=arn)["Listeners"]
+    groups = ga.list_endpoint_groups(ListenerArn=listener["ListenerArn"])["EndpointGroups"]
+    return without_volatile({
+        "accelerator": accelerator,
+        "tags": {t["Key"]: t["Value"] for t in ga.list_tags_for_resource(ResourceArn=arn)["Tags"]},
+        "listener": listener,
+        "endpoint_groups": sorted(groups, key=lambda g: g["EndpointGroupRegion"]),
+    })
+
+
 def kubernetes_api(sandbox: Sandbox, cluster: str) -> client.ApiClient:
     """A kubernetes client for one of the sandbox's clusters (its kubeconfig has a context per cluster)."""
     return config.new_client_from_config(str(sandbox.state_dir / "kubeconfig"), context=cluster)
@@ -108,8 +137,10 @@ def kubernetes_snapshot(api: client.ApiClient) -> list[tuple]:
 
 
 def everything_snapshot(sandbox: Sandbox) -> dict:
-    """What a deploy, failover or failback may change: Route 53, IAM, load balancers, clusters, the GitOps remote."""
+    """What a deploy, failover or failback may change: Route 53, Global Accelerator, IAM, load balancers, clusters,
+    the GitOps remote."""
     route53 = aws_client(sandbox, "route53")
+    accelerators = aws_client(sandbox, "globalaccelerator", "us-west-2").list_accelerators()["Accelerators"]
     iam = aws_client(sandbox, "iam")
     zones = route53.list_hosted_zones()["HostedZones"]
     clusters = {c["name"]: c["region"] for c in sandbox.status()["clusters"]}
@@ -118,6 +149,7 @@ def everything_snapshot(sandbox: Sandbox) -> dict:
                     for z in zones},
         "health_checks": sorted((c["Id"], json.dumps(c["HealthCheckConfig"], sort_keys=True))
                                 for c in route53.list_health_checks()["HealthChecks"]),
+        "accelerators": {a["Name"]: accelerator_snapshot(sandbox, a["Name"]) for a in accelerators},
         "iam_roles": sorted((r["RoleName"], json.dumps(r["AssumeRolePolicyDocument"], sort_keys=True))
                             for r in iam.list_roles()["Roles"]),
         "iam_policies": sorted(p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]),
