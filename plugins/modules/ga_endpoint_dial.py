@@ -160,7 +160,7 @@ options:
     type: int
     default: 600
 author:
-  - Contributors to the eks_ha.resilience project
+  - eks_ha.resilience maintainers (@eks-ha)
 notes:
   - Supports check mode and diff mode. Check mode plans without calling any write API.
 extends_documentation_fragment:
@@ -215,7 +215,7 @@ accelerator:
     status: {description: C(IN_PROGRESS) or C(DEPLOYED)., type: str}
     enabled: {description: Whether it accepts traffic., type: bool}
     dns_name: {description: Its DNS name., type: str}
-    dual_stack_dns_name: {description: Its dual-stack DNS name, if any., type: str}
+    dual_stack_dns_name: {description: Its dual-stack DNS name (only for DUAL_STACK)., type: str}
     ip_addresses: {description: Its static IP addresses., type: list, elements: str}
     hosted_zone_id: {description: Hosted zone id for a Route 53 alias to the DNS name., type: str}
 listener:

@@ -35,7 +35,7 @@ options:
         description: Last port of the range; defaults to O(port_ranges[].from_port).
         type: int
 author:
-  - Contributors to the eks_ha.resilience project
+  - eks_ha.resilience maintainers (@eks-ha)
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
