@@ -167,6 +167,19 @@ def test_namespace_lifecycle_and_missing_namespace(localzone: client.ApiClient) 
         "Status", 404, "NotFound", 'namespaces "nowhere" not found')
 
 
+def replace_with_retry(apps: client.AppsV1Api, name: str, namespace: str, change: Any) -> Any:
+    """Read, change and replace a Deployment, again on a Conflict (its controller may write its status in between)."""
+    for _attempt in range(10):
+        fresh = apps.read_namespaced_deployment(name, namespace)
+        change(fresh)
+        try:
+            return apps.replace_namespaced_deployment(name, namespace, fresh)
+        except ApiException as error:
+            if error.status != 409:
+                raise
+    raise AssertionError(f"deployment {namespace}/{name} kept changing under the replace")
+
+
 def test_create_replace_patch_and_scale(localzone: client.ApiClient) -> None:
     apps = client.AppsV1Api(localzone)
     ensure(localzone, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "crud"}})
@@ -182,9 +195,7 @@ def test_create_replace_patch_and_scale(localzone: client.ApiClient) -> None:
         apps.create_namespaced_deployment("crud", body)
     assert json.loads(error.value.body)["reason"] == "AlreadyExists"
 
-    fresh = apps.read_namespaced_deployment("web", "crud")
-    fresh.metadata.labels["tier"] = "front"
-    replaced = apps.replace_namespaced_deployment("web", "crud", fresh)
+    replaced = replace_with_retry(apps, "web", "crud", lambda fresh: fresh.metadata.labels.update(tier="front"))
     assert int(replaced.metadata.resource_version) > int(created.metadata.resource_version)
     created.metadata.labels["tier"] = "stale"
     with pytest.raises(ApiException) as error:
