@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sandbox.extensions.base import Extension
 from sandbox.extensions.ec2 import Ec2Extension
+from sandbox.extensions.efs import EfsExtension
 from sandbox.extensions.eks import EksExtension
 from sandbox.extensions.globalaccelerator import GlobalAcceleratorExtension
 from sandbox.extensions.outposts import OutpostsExtension
@@ -24,6 +25,7 @@ def build_extensions(sites: SiteRegistry, time_scale: float, clusters: ClusterRe
     ``ga_deploy_seconds``: how long a Global Accelerator change takes to deploy, in model seconds
     (scaled by ``time_scale``; None: 30).
     """
-    extensions: list[Extension] = [Ec2Extension(), OutpostsExtension(sites), Route53Extension(sites, time_scale)]
+    extensions: list[Extension] = [Ec2Extension(), OutpostsExtension(sites), Route53Extension(sites, time_scale),
+                                   EfsExtension(time_scale)]
     return extensions + [EksExtension(clusters or ClusterRegistry(None, time_scale, sites)),
                          GlobalAcceleratorExtension(sites, time_scale, ga_deploy_seconds)]

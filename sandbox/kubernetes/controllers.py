@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.kubernetes.flux import Flux
 from sandbox.kubernetes.ingress import AlbIngress
 from sandbox.kubernetes.karpenter import Karpenter
+from sandbox.kubernetes.storage import VolumeBinder
 from sandbox.kubernetes.workloads import Workloads
 
 if TYPE_CHECKING:
@@ -14,8 +15,8 @@ if TYPE_CHECKING:
 
 
 def build_controllers(cluster: Cluster) -> list[Any]:
-    """Workloads first (they create the pods the others look at), then the add-on controllers.
+    """Workloads first (they create the pods the others look at), the volume binder, then the add-on controllers.
 
     Each has ``reconcile()``, called every tick by the cluster's controller thread.
     """
-    return [Workloads(cluster), Karpenter(cluster), AlbIngress(cluster), Flux(cluster)]
+    return [Workloads(cluster), VolumeBinder(cluster), Karpenter(cluster), AlbIngress(cluster), Flux(cluster)]

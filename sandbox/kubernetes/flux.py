@@ -13,10 +13,14 @@ is reconciled RECONCILE_DELAY after it appears or changes, then again every RECO
   honoured), prunes objects of its previous inventory when ``spec.prune``; ``status.inventory`` as Flux's.
 - HelmRelease: waits for its chart source (and ``dependsOn``), installs ``sandbox.kubernetes.charts``'s
   objects for the chart into ``targetNamespace`` (or its own), upgrades on change, uninstalls on delete.
+  Values: each ``spec.valuesFrom`` entry (a ConfigMap's or Secret's ``valuesKey``, default ``values.yaml``;
+  missing and not ``optional`` is an error) merged in order, then ``spec.values`` on top; a change of a
+  referenced ConfigMap or Secret upgrades the release.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import subprocess
@@ -26,8 +30,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from sandbox.kubernetes import charts
 from sandbox.kubernetes.kustomize import KustomizeError, build
+from sandbox.kubernetes.patch import merge_patch
 from sandbox.kubernetes.store import ApiError, Obj, now
 
 if TYPE_CHECKING:
@@ -288,15 +295,18 @@ class Flux:
                                                   if spec.get("targetNamespace") else meta["name"])
         if (spec.get("install") or {}).get("createNamespace") and not self.store.get(self.store.type("", "namespaces"), None, namespace):
             self.store.create(self.store.type("", "namespaces"), {"metadata": {"name": namespace}})
+        values = self.release_values(release)
+        if isinstance(values, str):
+            return self.set_ready(HELM, "helmreleases", release, False, "ValuesError", values)
         installed = meta["uid"] in self.inventories
         history = (release.get("status") or {}).get("history") or []
-        digest = hashlib.sha256(repr((chart, version, spec.get("values"))).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(repr((chart, version, values)).encode()).hexdigest()[:16]
         if installed and history and history[0].get("configDigest") == digest and self.inventory_present(meta["uid"]):
             # Nothing to upgrade: like helm-controller without drift detection (its default), leave a
             # release's objects as they are, e.g. a Deployment someone scaled.
             return
         try:
-            objects = charts.render(chart, version, meta["name"], namespace, spec.get("values") or {})
+            objects = charts.render(chart, version, meta["name"], namespace, values)
             applied = self.apply_all(objects, None, {"helm.toolkit.fluxcd.io/name": meta["name"],
                                                      "helm.toolkit.fluxcd.io/namespace": meta["namespace"],
                                                      "app.kubernetes.io/managed-by": "Helm",
@@ -315,3 +325,21 @@ class Flux:
                        f"Helm {action} succeeded for release {namespace}/{release_name}.v{history[0]['version']} "
                        f"with chart {chart}@{version}", lastAppliedRevision=version, lastAttemptedRevision=version,
                        history=history)
+
+    def release_values(self, release: Obj) -> Obj | str:
+        """The release's values (``valuesFrom`` merged in order, then ``spec.values``), or why they cannot be read."""
+        spec, namespace = release.get("spec") or {}, release["metadata"]["namespace"]
+        values: Obj = {}
+        for entry in spec.get("valuesFrom") or []:
+            kind, name = entry.get("kind"), entry.get("name")
+            key = entry.get("valuesKey") or "values.yaml"
+            plural = {"ConfigMap": "configmaps", "Secret": "secrets"}.get(kind)
+            source = self.store.get(self.store.type("", plural), namespace, name) if plural else None
+            raw = ((source or {}).get("data") or {}).get(key)
+            if raw is None:
+                if entry.get("optional"):
+                    continue
+                return f"could not resolve {kind} chart values reference '{namespace}/{name}' with key '{key}'"
+            text = base64.b64decode(raw).decode() if kind == "Secret" else raw
+            values = merge_patch(values, yaml.safe_load(text) or {})
+        return merge_patch(values, spec.get("values") or {})

@@ -64,6 +64,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _t("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",), status=False),
     _t("", "v1", "events", "Event", short_names=("ev",), status=False),
     _t("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short_names=("pvc",)),
+    _t("", "v1", "persistentvolumes", "PersistentVolume", False, short_names=("pv",)),
     _t("apps", "v1", "deployments", "Deployment", short_names=("deploy",), categories=("all",), scale=True),
     _t("apps", "v1", "daemonsets", "DaemonSet", short_names=("ds",), categories=("all",)),
     _t("apps", "v1", "replicasets", "ReplicaSet", short_names=("rs",), categories=("all",), scale=True),
@@ -80,6 +81,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _t("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False, status=False),
     _t("coordination.k8s.io", "v1", "leases", "Lease", status=False),
     _t("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, short_names=("sc",), status=False),
+    _t("storage.k8s.io", "v1", "csidrivers", "CSIDriver", False, status=False),
 )
 
 _VERSION = re.compile(r"v(\d+)(?:(alpha|beta)(\d+))?$")

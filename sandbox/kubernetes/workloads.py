@@ -1,5 +1,6 @@
-"""Controllers for workloads: Deployment -> ReplicaSet -> Pods, StatefulSet, DaemonSet, the scheduler and
-the kubelet (pods start after a delay), pod garbage collection, and each namespace's default ServiceAccount.
+"""Controllers for workloads: Deployment -> ReplicaSet -> Pods, StatefulSet, DaemonSet (with rolling updates),
+the scheduler and the kubelet (pods start after a delay, once their volumes are mounted: see ``storage``), pod
+garbage collection, and each namespace's default ServiceAccount.
 
 Delays are AWS-like seconds scaled by the sandbox time scale (see ``Cluster.delay``).
 """
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.kubernetes.scheduling import misfit, node_ready, unschedulable_message
 from sandbox.kubernetes.selectors import match_labels_selector
+from sandbox.kubernetes.storage import VolumeMounter, claim_problem, unschedulable_for_claims
 from sandbox.kubernetes.store import ApiError, Obj, now, random_suffix
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 SCHEDULE_DELAY = 1.0  # seconds from a pod's creation until the scheduler binds it
 START_DELAY = 4.0  # seconds from binding until the containers run and the pod is Ready
 TERMINAL_PHASES = ("Succeeded", "Failed")
+REVISION_LABEL = "controller-revision-hash"  # the DaemonSet pod template a pod was made from
 
 
 def owned_by(obj: Obj, owner: Obj) -> bool:
@@ -68,6 +71,29 @@ def template_hash(template: Obj) -> str:
     return "".join(alphabet[b % len(alphabet)] for b in digest[:10])
 
 
+def daemon_max_unavailable(daemonset: Obj, desired: int) -> int:
+    """How many of a DaemonSet's nodes a rolling update may leave without an available pod (percentages round up)."""
+    value = ((((daemonset.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {})
+             .get("maxUnavailable", 1))
+    if isinstance(value, str) and value.endswith("%"):
+        value = math.ceil(desired * int(value[:-1]) / 100)
+    return max(1, int(value))
+
+
+def host_ip(node: Obj) -> str:
+    return next((a["address"] for a in (node.get("status") or {}).get("addresses") or []
+                 if a["type"] == "InternalIP"), "10.0.0.1")
+
+
+def pod_condition(kind: str, status: bool, previous: list[Obj], reason: str | None = None,
+                  message: str | None = None) -> Obj:
+    """A pod condition that keeps its lastTransitionTime while its status stays the same."""
+    value = "True" if status else "False"
+    old = next((c for c in previous if c.get("type") == kind and c.get("status") == value), {})
+    made = {"type": kind, "status": value, "lastTransitionTime": old.get("lastTransitionTime") or now()}
+    return made | ({"reason": reason, "message": message} if reason else {})
+
+
 def max_unavailable(deployment: Obj, desired: int) -> int:
     value = (((deployment.get("spec") or {}).get("strategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", "25%")
     if isinstance(value, str) and value.endswith("%"):
@@ -86,6 +112,7 @@ class Workloads:
             ("apps", "replicasets"), ("apps", "statefulsets"), ("apps", "daemonsets"))}
         self.bound_at: dict[str, float] = {}  # pod uid -> when the scheduler (or a DaemonSet) bound it
         self.seen_at: dict[str, float] = {}  # pod uid -> when this controller first saw it unscheduled
+        self.volumes = VolumeMounter(cluster)
 
     def reconcile(self) -> None:
         self.namespaces()
@@ -264,12 +291,16 @@ class Workloads:
                 "replicas": len(kept), "currentRevision": f"{meta['name']}-{template_hash(sts['spec'].get('template') or {})}"})
 
     def daemonsets(self) -> None:
-        """One pod per node the DaemonSet's pod template fits, bound directly; others removed."""
+        """One pod per node the DaemonSet's pod template fits, bound directly; others removed.
+
+        Pods carry the hash of the template they were made from; a changed template rolls out (``roll_out``).
+        """
         nodes = self.list("nodes")
         pods = self.list("pods")
         for ds in self.list("daemonsets"):
             meta = ds["metadata"]
-            pod_spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
+            template = (ds.get("spec") or {}).get("template") or {}
+            pod_spec, revision = template.get("spec") or {}, template_hash(template)
             owned = [p for p in pods if owned_by(p, ds) and live(p)]
             fitting = set()
             for node in nodes:
@@ -279,18 +310,36 @@ class Workloads:
                     fitting.add(node_name)
             placed = {(p.get("spec") or {}).get("nodeName") for p in owned}
             for node_name in sorted(fitting - placed):
-                self.create_pod(ds, f"{meta['name']}-{random_suffix()}", node_name=node_name)
+                self.create_pod(ds, f"{meta['name']}-{random_suffix()}", {
+                    REVISION_LABEL: revision, "pod-template-generation": str(meta.get("generation", 1))},
+                    node_name=node_name)
             for pod in owned:
                 if (pod.get("spec") or {}).get("nodeName") not in fitting:
                     self.delete("pods", pod)
             current = [p for p in owned if (p.get("spec") or {}).get("nodeName") in fitting]
+            self.roll_out(ds, current, revision, len(fitting))
+            updated = [p for p in current if (p["metadata"].get("labels") or {}).get(REVISION_LABEL) == revision]
             ready = sum(pod_ready(p) for p in current)
             self.set_status("daemonsets", ds, {
                 "desiredNumberScheduled": len(fitting), "currentNumberScheduled": len(current),
                 "numberMisscheduled": 0, "numberReady": ready, **nonzero({
-                    "updatedNumberScheduled": len(current), "numberAvailable": ready,
+                    "updatedNumberScheduled": len(updated), "numberAvailable": ready,
                     "numberUnavailable": max(0, len(fitting) - ready),
                     "observedGeneration": meta.get("generation")})})
+
+    def roll_out(self, ds: Obj, current: list[Obj], revision: str, desired: int) -> None:
+        """Delete pods of an older template (the next pass makes new ones): unavailable ones at once, available
+        ones while fewer than ``maxUnavailable`` nodes lack an available pod. ``updateStrategy`` OnDelete: none."""
+        if ((ds.get("spec") or {}).get("updateStrategy") or {}).get("type") == "OnDelete":
+            return
+        outdated = [p for p in current if (p["metadata"].get("labels") or {}).get(REVISION_LABEL) != revision]
+        budget = daemon_max_unavailable(ds, desired) - (desired - sum(pod_ready(p) for p in current))
+        for pod in sorted(outdated, key=pod_ready):
+            if pod_ready(pod):
+                if budget <= 0:
+                    return
+                budget -= 1
+            self.delete("pods", pod)
 
     def schedule(self) -> None:
         """Bind pending pods older than the scheduling delay to the least loaded node they fit."""
@@ -307,6 +356,10 @@ class Workloads:
             if spec.get("nodeName") or not live(pod) or spec.get("schedulerName", "default-scheduler") != "default-scheduler":
                 continue
             if time.monotonic() - self.seen_at.setdefault(pod["metadata"]["uid"], time.monotonic()) < delay:
+                continue
+            problem = claim_problem(self.cluster, pod)
+            if problem:
+                self.mark_unschedulable(pod, unschedulable_for_claims(problem, len(nodes)))
                 continue
             reasons, candidates = [], []
             for node in nodes:
@@ -343,27 +396,59 @@ class Workloads:
         self.store.mutate(self.types["pods"], pod["metadata"]["namespace"], pod["metadata"]["name"], change)
 
     def kubelet(self) -> None:
-        """Bound pods start running (Ready) once the start delay has passed on a Ready node."""
+        """Bound pods start running (Ready) once the start delay has passed on a Ready node and their volumes are
+        mounted; a pod whose volumes do not mount waits in ContainerCreating while the kubelet retries."""
         nodes = {n["metadata"]["name"]: n for n in self.list("nodes")}
-        for pod in self.list("pods"):
+        pods = self.list("pods")
+        ready_on_node: dict[str, list[Obj]] = {}
+        for pod in pods:
+            if pod_ready(pod):
+                ready_on_node.setdefault(pod["spec"].get("nodeName"), []).append(pod)
+        waiting = set()
+        for pod in pods:
             spec, status = pod.get("spec") or {}, pod.get("status") or {}
             node = nodes.get(spec.get("nodeName"))
             if node is None or status.get("phase") != "Pending" or not node_ready(node):
                 continue
             bound = self.bound_at.setdefault(pod["metadata"]["uid"], time.monotonic())
-            if time.monotonic() - bound >= self.cluster.delay(START_DELAY):
+            if time.monotonic() - bound < self.cluster.delay(START_DELAY):
+                continue
+            if self.volumes.mounted(pod, node, ready_on_node.get(node["metadata"]["name"], [])):
                 self.start(pod, node)
+            else:
+                waiting.add(pod["metadata"]["uid"])
+                self.container_creating(pod, node)
+        self.volumes.forget_others(waiting)
+
+    def container_creating(self, pod: Obj, node: Obj) -> None:
+        """The pod is on its node but its containers wait (``ContainerCreating``) for its volumes."""
+        def change(current: Obj) -> None:
+            status = current.setdefault("status", {})
+            previous = status.get("conditions") or []
+            containers = current["spec"].get("containers") or []
+            unready = f"containers with unready status: [{' '.join(c['name'] for c in containers)}]"
+            status.update(phase="Pending", hostIP=host_ip(node), startTime=status.get("startTime") or now())
+            status["conditions"] = [
+                pod_condition("PodReadyToStartContainers", False, previous),
+                pod_condition("Initialized", True, previous),
+                pod_condition("Ready", False, previous, "ContainersNotReady", unready),
+                pod_condition("ContainersReady", False, previous, "ContainersNotReady", unready),
+                pod_condition("PodScheduled", True, previous)]
+            status["containerStatuses"] = [
+                {"name": c["name"], "image": c.get("image"), "imageID": "", "ready": False, "started": False,
+                 "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}} for c in containers]
+
+        self.store.mutate(self.types["pods"], pod["metadata"]["namespace"], pod["metadata"]["name"], change)
 
     def start(self, pod: Obj, node: Obj) -> None:
-        host_ip = next((a["address"] for a in (node.get("status") or {}).get("addresses") or []
-                        if a["type"] == "InternalIP"), "10.0.0.1")
-        prefix = host_ip.rsplit(".", 1)[0]
+        address = host_ip(node)
+        prefix = address.rsplit(".", 1)[0]
 
         def change(current: Obj) -> None:
             stamp = now()
             containers = current["spec"].get("containers") or []
             current["status"] = {
-                "phase": "Running", "hostIP": host_ip, "podIP": f"{prefix}.{random.randint(1, 254)}",
+                "phase": "Running", "hostIP": address, "podIP": f"{prefix}.{random.randint(1, 254)}",
                 "startTime": stamp, "qosClass": (current.get("status") or {}).get("qosClass", "BestEffort"),
                 "conditions": [{"type": t, "status": "True", "lastTransitionTime": stamp}
                                for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
