@@ -9,9 +9,21 @@ COLLECTION_BUILD := .build/ansible_collections/eks_ha/resilience
 # Tools the tests start (ansible-playbook, ansible-inventory) come from the virtual environment.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test bootstrap lint sanity units sandbox-tests molecule integration benchmark clean
+.PHONY: demo test bootstrap mariadb lint sanity units sandbox-tests molecule integration benchmark clean
 
-bootstrap: $(STAMP)
+bootstrap: $(STAMP) mariadb
+
+# The sandbox runs MariaDB servers of its own (Debian's mariadb-server), never the system service: install
+# the packages where mariadbd is missing, and stop the service if the package started one.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+mariadb:
+	@if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then \
+	  echo "Installing mariadb-server and mariadb-client (the sandbox's databases)"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    mariadb-server mariadb-client >/dev/null && \
+	  { $(SUDO) service mariadb stop >/dev/null 2>&1 || true; }; \
+	fi
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)

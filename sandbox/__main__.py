@@ -1,4 +1,4 @@
-"""Command line: ``python -m sandbox {up,down,status,fail,recover,serve}`` (see --help)."""
+"""Command line: ``python -m sandbox {up,down,status,fail,recover,dms-delay,serve}`` (see --help)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     for name, verb in (("fail", "mark a site failed"), ("recover", "mark a site healthy")):
         commands.add_parser(name, parents=[common], help=verb).add_argument("site")
+    delay = commands.add_parser("dms-delay", parents=[common], help="slow DMS down: wait before applying each change")
+    delay.add_argument("seconds", type=float, help="seconds DMS waits before applying each captured change (0: none)")
     serve_ = commands.add_parser("serve", parents=[common], help="run the server in the foreground")
     serve_.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
     serve_.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE)
@@ -73,6 +75,9 @@ def cmd_up(sandbox: Sandbox, args: argparse.Namespace) -> int:
               f"{len(created)} resource(s) created" + (":" if created else " (all found)"))
         for line in created:
             print(f"  + {line}")
+        for database in inventory["databases"]:
+            print(f"  database {database['name']} ({database['kind']}) {database['aws_host']}:{database['aws_port']} "
+                  f"-> MariaDB on {database['local_host']}:{database['local_port']}")
     print(f"Playbook vars: {summary['vars_file']} (use -e @{summary['vars_file']})")
     return 0
 
@@ -103,7 +108,14 @@ def cmd_recover(sandbox: Sandbox, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "fail": cmd_fail, "recover": cmd_recover}
+def cmd_dms_delay(sandbox: Sandbox, args: argparse.Namespace) -> int:
+    seconds = sandbox.dms_delay(args.seconds)
+    print(f"DMS now waits {seconds:g} s before applying each captured change.")
+    return 0
+
+
+COMMANDS = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "fail": cmd_fail, "recover": cmd_recover,
+            "dms-delay": cmd_dms_delay}
 
 
 def format_status(report: dict[str, Any]) -> str:
@@ -136,7 +148,27 @@ def format_status(report: dict[str, Any]) -> str:
             shares = ", ".join(f"{region} {share:.0%}" for region, share in listener["serving_shares"].items())
             lines.append(f"    {listener['protocol']} {ports}: serving {listener['serving_region'] or '-'}"
                          + (f" ({shares})" if shares else ""))
+    lines += format_databases(report)
     return "\n".join(lines)
+
+
+def format_databases(report: dict[str, Any]) -> list[str]:
+    """The databases (AWS-side address -> local MariaDB) and the DMS tasks between them, with their lag."""
+    databases = report.get("databases") or []
+    lines = ["Databases (AWS-side address -> local MariaDB):" if databases else "Databases: none"]
+    for database in databases:
+        lines.append(f"  {database['name']:<20} {database['kind']:<4} site={database['site']:<12} "
+                     f"{database['aws_host']}:{database['aws_port']} -> {database['local_host']}:{database['local_port']} "
+                     f"schema={database['schema']} user={database['username']}")
+    tasks = report.get("dms_tasks") or []
+    delay = report.get("dms_apply_delay") or 0
+    lines.append("DMS tasks" + (f" (apply delay {delay:g} s):" if delay else ":") if tasks else "DMS tasks: none")
+    for task in tasks:
+        lines.append(f"  {task['identifier']:<20} {task['status']:<9} {task['migration_type']:<17} "
+                     f"{task['source'] or '-'} -> {task['target'] or '-'}  latency source {task['cdc_latency_source']:g} s, "
+                     f"target {task['cdc_latency_target']:g} s; applied {task['applied_events']}, "
+                     f"pending {task['pending_events']}, checkpoint {task['checkpoint'] or '-'}")
+    return lines
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
     sandbox.up(["inventories/outpost-lz"])
     sandbox.fail("outposts")
     sandbox.status()
+    sandbox.database("eks-ha-lz-db")   # where the real MariaDB behind an inventory database listens
+    sandbox.dms_delay(0.2)             # DMS waits 0.2 s before applying each change
     sandbox.down()
 """
 
@@ -30,6 +32,7 @@ from sandbox.state import UnknownSite
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
+DATABASES_TIMEOUT = 90.0  # first start of a database: initialise its datadir, then start it
 
 
 # What the sandbox gives playbooks instead of the Flux release's install.yaml (no internet here).
@@ -78,7 +81,9 @@ class Sandbox:
 
     def up(self, inventories: Iterable[str | Path], port: int | None = None,
            time_scale: float | None = None, ga_deploy_seconds: float | None = None) -> dict[str, Any]:
-        """Start the server unless it runs, seed every inventory, write vars.yml; return a summary.
+        """Start the server unless it runs, seed every inventory (and start its databases), write vars.yml.
+
+        Returns a summary of what was started, seeded and created.
 
         ``port``, ``time_scale`` and ``ga_deploy_seconds`` (model seconds a Global Accelerator change
         takes to deploy) apply only when a server is started (None: a free port, 0.05, 30).
@@ -87,11 +92,13 @@ class Sandbox:
         if started:
             self._start(port or 0, DEFAULT_TIME_SCALE if time_scale is None else time_scale, ga_deploy_seconds)
         results = [seed_inventory(inventory, self.endpoint_url) for inventory in inventories]
+        databases = []
         for result in results:
             self.register_sites(result.registrations)
+            databases.append(self.start_databases(result.databases) if result.databases else [])
         self._ensure_gitops_remote()
         self._write_vars()
-        return self._summary(started, results)
+        return self._summary(started, results, databases)
 
     def down(self) -> bool:
         """Stop the server (its state is lost); return whether one was running. Safe to repeat."""
@@ -123,6 +130,23 @@ class Sandbox:
     def register_sites(self, sites: list[dict[str, Any]]) -> list[str]:
         """Register (or refresh) sites: ``name``, ``kind``, ``region``, ``endpoints`` and any other keys."""
         return self._post("/_sandbox/sites", {"sites": sites})["registered"]
+
+    def start_databases(self, databases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Start (or reuse) the real database server behind each seeded database; return their descriptions."""
+        return self._post("/_sandbox/databases", {"databases": databases}, timeout=DATABASES_TIMEOUT)["databases"]
+
+    def database(self, name: str) -> dict[str, Any]:
+        """An inventory database: its site, kind, AWS-side address, the local address of its server, schema, user."""
+        databases = self.status().get("databases", [])
+        found = next((d for d in databases if d["name"] == name), None)
+        if found is None:
+            known = ", ".join(d["name"] for d in databases) or "none"
+            raise SandboxError(f"Unknown database '{name}'; known databases: {known}.")
+        return found
+
+    def dms_delay(self, seconds: float) -> float:
+        """Make DMS wait ``seconds`` before applying each captured change (0: no delay); return the delay set."""
+        return self._post("/_sandbox/dms", {"apply_delay": seconds})["apply_delay"]
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
         """A boto3 client bound to the sandbox with the dummy credentials."""
@@ -209,10 +233,10 @@ class Sandbox:
     def _get(self, path: str) -> dict[str, Any]:
         return request_json(self._running_info()["endpoint_url"] + path)
 
-    def _post(self, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _post(self, path: str, payload: dict[str, Any] | None = None, timeout: float = 10) -> dict[str, Any]:
         url = self._running_info()["endpoint_url"] + path
         try:
-            return request_json(url, payload or {})
+            return request_json(url, payload or {}, timeout)
         except urllib.error.HTTPError as error:
             body = json.loads(error.read() or b"{}")
             if error.code == 404 and "known_sites" in body:
@@ -250,7 +274,7 @@ class Sandbox:
         header = "# Written by `python -m sandbox up`; pass to playbooks as -e @<this file>. Dummy credentials.\n"
         self.vars_file.write_text(header + yaml.safe_dump(values, sort_keys=False))
 
-    def _summary(self, started: bool, results: list[SeedResult]) -> dict[str, Any]:
+    def _summary(self, started: bool, results: list[SeedResult], databases: list[list[dict[str, Any]]]) -> dict[str, Any]:
         info = self._running_info()
         return {
             "started": started,
@@ -260,8 +284,8 @@ class Sandbox:
             "vars_file": str(self.vars_file),
             "inventories": [
                 {"path": str(r.inventory), "sites": [s["name"] for s in r.registrations],
-                 "hosted_zones": r.hosted_zones, "created": r.created}
-                for r in results
+                 "hosted_zones": r.hosted_zones, "created": r.created, "databases": servers}
+                for r, servers in zip(results, databases)
             ],
         }
 

@@ -1,9 +1,15 @@
 """Seed the sandbox's AWS resources from an Ansible inventory, the single source of truth.
 
 Every host of group ``sites`` is a site. Its host vars name a VPC, subnets and optionally an
-internet-facing ALB; the inventory's ``traffic_hosted_zone`` names a public hosted zone. Resources
-are found again by their ``Name`` tag (VPC, subnets) or their name (ALB, target group, zone), so
-seeding twice creates nothing twice. Keys this module does not know are ignored.
+internet-facing ALB and a database (``site_database``); the inventory's ``traffic_hosted_zone`` names a
+public hosted zone. Resources are found again by their ``Name`` tag (VPC, subnets, EC2 instance) or
+their name (ALB, target group, zone, RDS instance), so seeding twice creates nothing twice. Keys this
+module does not know are ignored.
+
+A database of kind ``ec2`` is an EC2 instance (its ``Name`` tag, in the site's first subnet) serving
+on its private address, port 3306; one of kind ``rds`` is an RDS instance in a DB subnet group of the
+site's subnets, serving on its endpoint. Either way seeding returns the database with that AWS-side
+address, for the server to start a real MariaDB behind it (see ``sandbox.databases``).
 """
 
 from __future__ import annotations
@@ -20,6 +26,12 @@ from botocore.exceptions import ClientError
 from sandbox.inventory import InventoryError, read_inventory
 
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+DATABASE_PORT = 3306
+DATABASE_INSTANCE_TYPE = "t3.medium"  # offered in Local Zones too
+DATABASE_IMAGE = "ami-03c3da4cfa8e8943a"  # Amazon Linux 2023 (x86_64), as moto lists it
+RDS_INSTANCE_CLASS = "db.t3.medium"
+RDS_ENGINE_VERSION = "10.11"
+DATABASE_KEYS = ("name", "kind", "schema", "username", "password")
 
 
 @dataclass(frozen=True)
@@ -34,13 +46,15 @@ class SiteSpec:
     load_balancer: dict[str, str] | None
     cluster: dict[str, str] | None = None
     node_groups: list[dict[str, Any]] = field(default_factory=list)
+    database: dict[str, Any] | None = None
 
     @classmethod
     def from_hostvars(cls, name: str, hostvars: dict[str, Any]) -> SiteSpec:
         try:
             return cls(name, hostvars["site_kind"], hostvars["site_region"], hostvars["site_vpc"],
                        hostvars.get("site_subnets", []), hostvars.get("site_load_balancer"),
-                       hostvars.get("site_cluster"), hostvars.get("site_node_groups") or [])
+                       hostvars.get("site_cluster"), hostvars.get("site_node_groups") or [],
+                       hostvars.get("site_database"))
         except KeyError as missing:
             raise InventoryError(f"Site '{name}' has no {missing.args[0]} in the inventory.") from None
 
@@ -56,10 +70,11 @@ class Inventory:
 
 @dataclass
 class SeedResult:
-    """What seeding one inventory did: site registrations for the server, and what it created."""
+    """What seeding one inventory did: site registrations and databases for the server, and what it created."""
 
     inventory: Path
     registrations: list[dict[str, Any]] = field(default_factory=list)
+    databases: list[dict[str, Any]] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     hosted_zones: dict[str, str] = field(default_factory=dict)
 
@@ -79,7 +94,10 @@ def seed_inventory(path: str | Path, endpoint_url: str) -> SeedResult:
     seeder = Seeder(endpoint_url)
     result = SeedResult(inventory.path)
     for site in inventory.sites:
-        result.registrations.append(seeder.seed_site(site, result.created))
+        registration = seeder.seed_site(site, result.created)
+        result.registrations.append(registration)
+        if site.database:
+            result.databases.append(seeder.database(site, registration["subnet_ids"], result.created))
     for zone in inventory.hosted_zones:
         result.hosted_zones[zone] = seeder.hosted_zone(zone, result.created)
     return result
@@ -149,6 +167,52 @@ class Seeder:
                     labels={str(k): str(v) for k, v in (group.get("labels") or {}).items()}, taints=taints)
                 created.append(f"EKS node group {group['name']} ({size} x {group['instance_type']})")
         return {"name": name, "version": cluster["version"], "arn": cluster["arn"], "endpoint": cluster["endpoint"]}
+
+    def database(self, site: SiteSpec, subnet_ids: list[str], created: list[str]) -> dict[str, Any]:
+        """The site's database with the AWS-side address of its EC2 or RDS instance (created the first time)."""
+        spec = site.database
+        missing = [key for key in DATABASE_KEYS if key not in spec]
+        if missing or spec["kind"] not in ("ec2", "rds") or spec.get("engine", "mariadb") != "mariadb":
+            raise InventoryError(f"site_database of site '{site.name}' needs {', '.join(DATABASE_KEYS)} "
+                                 f"(kind ec2 or rds, engine mariadb); missing: {', '.join(missing) or 'none'}.")
+        locate = self.database_instance if spec["kind"] == "ec2" else self.rds_instance
+        host, port = locate(site, subnet_ids, created)
+        return {"name": spec["name"], "site": site.name, "kind": spec["kind"], "engine": "mariadb",
+                "schema": spec["schema"], "username": spec["username"], "password": str(spec["password"]),
+                "aws_host": host, "aws_port": port}
+
+    def database_instance(self, site: SiteSpec, subnet_ids: list[str], created: list[str]) -> tuple[str, int]:
+        """The EC2 instance the database runs on, by its Name tag, in the site's first subnet."""
+        ec2 = self.client("ec2", site.region)
+        name = site.database["name"]
+        filters = [{"Name": "tag:Name", "Values": [name]}, {"Name": "instance-state-name", "Values": ["pending", "running"]}]
+        instances = [i for r in ec2.describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]]
+        if not instances:
+            instances = ec2.run_instances(ImageId=DATABASE_IMAGE, InstanceType=DATABASE_INSTANCE_TYPE, MinCount=1,
+                                          MaxCount=1, SubnetId=subnet_ids[0],
+                                          TagSpecifications=[name_tag("instance", name)])["Instances"]
+            created.append(f"EC2 instance {name} ({instances[0]['InstanceId']}, {instances[0]['PrivateIpAddress']})")
+        return instances[0]["PrivateIpAddress"], DATABASE_PORT
+
+    def rds_instance(self, site: SiteSpec, subnet_ids: list[str], created: list[str]) -> tuple[str, int]:
+        """The RDS for MariaDB instance of the database, in a DB subnet group of the site's subnets."""
+        rds = self.client("rds", site.region)
+        spec = site.database
+        name = spec["name"]
+        found = find(lambda: rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"], "DBInstanceNotFound")
+        if found is None:
+            group = f"{name}-subnets"
+            if find(lambda: rds.describe_db_subnet_groups(DBSubnetGroupName=group)["DBSubnetGroups"],
+                    "DBSubnetGroupNotFoundFault") is None:
+                rds.create_db_subnet_group(DBSubnetGroupName=group, SubnetIds=subnet_ids,
+                                           DBSubnetGroupDescription=f"Subnets of database {name}")
+            found = rds.create_db_instance(
+                DBInstanceIdentifier=name, DBInstanceClass=RDS_INSTANCE_CLASS, Engine="mariadb",
+                EngineVersion=RDS_ENGINE_VERSION, MasterUsername=spec["username"],
+                MasterUserPassword=str(spec["password"]), AllocatedStorage=20, DBName=spec["schema"],
+                DBSubnetGroupName=group, Port=DATABASE_PORT)["DBInstance"]
+            created.append(f"RDS instance {name} ({found['Endpoint']['Address']})")
+        return found["Endpoint"]["Address"], found["Endpoint"]["Port"]
 
     def role(self, name: str, service: str, created: list[str]) -> str:
         """The ARN of IAM role ``name`` that ``service`` may assume, created the first time."""

@@ -2,7 +2,8 @@
 
 Every request goes to moto unless it is for the control API (``/_sandbox/...``) or an extension
 claims it (see ``sandbox.extensions``). The process writes ``sandbox.json`` (pid, port) into its
-state dir once it listens, and removes it when it stops.
+state dir once it listens, and removes it when it stops. The inventory's databases run as child
+processes of the server (see ``sandbox.databases``); they stop with it, and so do DMS tasks.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from sandbox.config import DEFAULT_TIME_SCALE, PROCESS_FILE
+from sandbox.databases import DatabaseError, DatabaseRegistry, DatabaseSpec
 from sandbox.extensions import build_extensions
 from sandbox.extensions.base import Extension
+from sandbox.extensions.dms import DmsExtension
 from sandbox.kubernetes import ClusterRegistry
 from sandbox.protocol import AwsRequest, json_response, signing_scope
 from sandbox.state import SiteRegistry, UnknownSite
@@ -43,7 +46,11 @@ class SandboxApp:
         self.moto = DomainDispatcherApplication(create_backend_app)
         # The EKS clusters' Kubernetes APIs; their CA and kubeconfig live in the state dir.
         self.clusters = ClusterRegistry(state_dir, time_scale, self.sites)
-        self.extensions: list[Extension] = build_extensions(self.sites, time_scale, self.clusters, ga_deploy_seconds)
+        # The inventory's databases: real MariaDB servers, children of this process.
+        self.databases = DatabaseRegistry(state_dir, self.sites)
+        self.extensions: list[Extension] = build_extensions(self.sites, time_scale, self.clusters, ga_deploy_seconds,
+                                                            self.databases)
+        self.dms = next(e for e in self.extensions if isinstance(e, DmsExtension))
         for extension in self.extensions:
             extension.install()
 
@@ -78,7 +85,20 @@ class SandboxApp:
             except UnknownSite as error:
                 return json_response({"error": str(error), "known_sites": error.known}, 404)
             return json_response(site.to_dict())
+        if method == "POST" and path == "/_sandbox/databases":
+            return self.start_databases(request.get_json()["databases"])
+        if method == "POST" and path == "/_sandbox/dms":
+            self.dms.apply_delay = max(float(request.get_json()["apply_delay"]), 0.0)
+            return json_response({"apply_delay": self.dms.apply_delay})
         return json_response({"error": f"No control endpoint {method} {path}."}, 404)
+
+    def start_databases(self, registrations: list[dict[str, Any]]) -> Response:
+        """Start (or reuse) a real database server per registration; answer their descriptions."""
+        try:
+            started = self.databases.start([DatabaseSpec.from_dict(r) for r in registrations])
+        except DatabaseError as error:
+            return json_response({"error": str(error)}, 500)
+        return json_response({"databases": started})
 
     def status(self) -> dict[str, Any]:
         """Process facts, every site, and what each extension reports."""
@@ -86,10 +106,17 @@ class SandboxApp:
             "pid": os.getpid(),
             "time_scale": self.time_scale,
             "sites": [site.to_dict() for site in self.sites.all()],
+            "databases": self.databases.status(),
+            "dms_apply_delay": self.dms.apply_delay,
         }
         for extension in self.extensions:
             report.update(extension.status())
         return report
+
+    def close(self) -> None:
+        """Stop what runs beside the HTTP server: DMS tasks first, then the database servers they use."""
+        self.dms.close()
+        self.databases.close()
 
 
 def serve(port: int, state_dir: Path, time_scale: float = DEFAULT_TIME_SCALE,
@@ -117,6 +144,7 @@ def serve(port: int, state_dir: Path, time_scale: float = DEFAULT_TIME_SCALE,
         server.serve_forever()
     finally:
         server.server_close()
+        app.close()
         remove_process_file(process_file)
 
 

@@ -7,7 +7,9 @@ untouched. ``install`` runs once at server start to adjust moto's in-memory tabl
 
 from __future__ import annotations
 
+from sandbox.databases import DatabaseRegistry
 from sandbox.extensions.base import Extension
+from sandbox.extensions.dms import DmsExtension
 from sandbox.extensions.ec2 import Ec2Extension
 from sandbox.extensions.efs import EfsExtension
 from sandbox.extensions.eks import EksExtension
@@ -19,8 +21,9 @@ from sandbox.state import SiteRegistry
 
 
 def build_extensions(sites: SiteRegistry, time_scale: float, clusters: ClusterRegistry | None = None,
-                     ga_deploy_seconds: float | None = None) -> list[Extension]:
-    """One instance of every extension, sharing the server's site registry (and its EKS clusters).
+                     ga_deploy_seconds: float | None = None,
+                     databases: DatabaseRegistry | None = None) -> list[Extension]:
+    """One instance of every extension, sharing the server's site registry (and its EKS clusters and databases).
 
     ``ga_deploy_seconds``: how long a Global Accelerator change takes to deploy, in model seconds
     (scaled by ``time_scale``; None: 30).
@@ -28,4 +31,5 @@ def build_extensions(sites: SiteRegistry, time_scale: float, clusters: ClusterRe
     extensions: list[Extension] = [Ec2Extension(), OutpostsExtension(sites), Route53Extension(sites, time_scale),
                                    EfsExtension(time_scale)]
     return extensions + [EksExtension(clusters or ClusterRegistry(None, time_scale, sites)),
-                         GlobalAcceleratorExtension(sites, time_scale, ga_deploy_seconds)]
+                         GlobalAcceleratorExtension(sites, time_scale, ga_deploy_seconds),
+                         DmsExtension(databases or DatabaseRegistry(None, sites), time_scale)]
