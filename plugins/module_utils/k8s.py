@@ -119,6 +119,8 @@ DAEMONSET = Resource("apps/v1", "DaemonSet", "daemonsets", True)
 POD = Resource("v1", "Pod", "pods", True)
 NODE = Resource("v1", "Node", "nodes", False)
 NAMESPACE = Resource("v1", "Namespace", "namespaces", False)
+CONFIG_MAP = Resource("v1", "ConfigMap", "configmaps", True)
+SECRET = Resource("v1", "Secret", "secrets", True)
 CRD = Resource("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", False)
 NODEPOOL = Resource("karpenter.sh/v1", "NodePool", "nodepools", False)
 PROVISIONER = Resource("karpenter.sh/v1alpha5", "Provisioner", "provisioners", False)
@@ -128,7 +130,7 @@ HELM_RELEASE = Resource("helm.toolkit.fluxcd.io/v2", "HelmRelease", "helmrelease
 
 KNOWN_RESOURCES = {
     (r.api_version, r.kind): r
-    for r in (DEPLOYMENT, DAEMONSET, POD, NODE, NAMESPACE, CRD, NODEPOOL, PROVISIONER, KUSTOMIZATION,
+    for r in (DEPLOYMENT, DAEMONSET, POD, NODE, NAMESPACE, CONFIG_MAP, SECRET, CRD, NODEPOOL, PROVISIONER, KUSTOMIZATION,
               GIT_REPOSITORY, HELM_RELEASE)
 }
 
