@@ -76,6 +76,7 @@ options:
       - Deployments to point at the new writer database and run after the switch.
     type: list
     elements: dict
+    default: []
     suboptions:
       namespace:
         description: Namespace of the Deployment.
@@ -527,7 +528,7 @@ def main():
         deployment=dict(type="str", required=True),
         container=dict(type="str"),
         replicas=dict(type="int"),
-        password_secret=dict(type="str"),
+        password_secret=dict(type="str", no_log=False),
         password_secret_key=dict(type="str", default="password", no_log=False),
     )
     argument_spec = dict(

@@ -159,6 +159,7 @@ from ansible_collections.eks_ha.resilience.plugins.module_utils import efs
 from ansible_collections.eks_ha.resilience.plugins.module_utils import k8s
 from ansible_collections.eks_ha.resilience.plugins.module_utils.eks import AnsibleEKSError
 
+
 def template_aliases(daemonset):
     return (((daemonset.get("spec") or {}).get("template") or {}).get("spec") or {}).get("hostAliases") or []
 
