@@ -57,8 +57,11 @@ sanity:
 units:
 	$(BIN)/python -m pytest tests/unit -q
 
+# Test files run two at a time (each has its own sandbox, or its own copy of the session sandbox).
+PYTEST_PARALLEL := -n 2 --dist loadfile
+
 sandbox-tests:
-	$(BIN)/python -m pytest tests/sandbox -q
+	$(BIN)/python -m pytest tests/sandbox -q $(PYTEST_PARALLEL)
 
 # Every role's scenario: check, converge, idempotence and verify against a sandbox of its own.
 MOLECULE_SCENARIOS := $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
@@ -66,7 +69,7 @@ molecule:
 	for scenario in $(MOLECULE_SCENARIOS); do $(BIN)/molecule test -s $$scenario || exit 1; done
 
 integration:
-	$(BIN)/python -m pytest tests/integration -q
+	$(BIN)/python -m pytest tests/integration -q $(PYTEST_PARALLEL)
 
 benchmark: bootstrap
 	$(BIN)/python benchmarks/failover_vs_peer.py
