@@ -72,7 +72,7 @@ class ApiServer:
         documents = self.discovery(path, parts)
         if documents is not None:
             if request.method != "GET":
-                raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
             return json_answer(documents)
         target = self.parse(parts)
         return self.serve(request, target)

@@ -11,13 +11,11 @@ import copy
 import json
 import random
 import re
-import string
 import threading
-import time
 import uuid
 from collections import deque
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from sandbox.kubernetes.resources import BUILTIN_TYPES, ResourceType, type_from_crd
 

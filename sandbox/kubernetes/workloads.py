@@ -16,7 +16,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.kubernetes.scheduling import misfit, node_ready, unschedulable_message
-from sandbox.kubernetes.selectors import match_labels_selector
 from sandbox.kubernetes.storage import VolumeMounter, claim_problem, unschedulable_for_claims
 from sandbox.kubernetes.store import ApiError, Obj, now, random_suffix
 

@@ -160,3 +160,12 @@ def everything_snapshot(sandbox: Sandbox) -> dict:
         "gitops_remote": subprocess.run(["git", "ls-remote", str(sandbox.state_dir / "gitops.git")],
                                         capture_output=True, text=True, check=True).stdout,
     }
+
+
+def run_changing_nothing(sandbox: Sandbox, inventory: str, playbook: str, *extra: str) -> PlaybookRun:
+    """Run a playbook that must succeed and leave everything as it was (check mode, a second deploy); return it."""
+    before = everything_snapshot(sandbox)
+    run = run_playbook(sandbox, inventory, playbook, *extra)
+    assert run.returncode == 0, run.output
+    assert everything_snapshot(sandbox) == before
+    return run

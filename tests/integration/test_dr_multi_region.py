@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from .conftest import everything_snapshot, kubernetes_api, route53_snapshot, run_playbook
+from .conftest import kubernetes_api, route53_snapshot, run_changing_nothing, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -35,10 +35,7 @@ def karpenter(sandbox, site: str) -> dict:
 
 
 def test_deploy_check_mode_on_a_new_account_changes_nothing(sandbox):
-    before = everything_snapshot(sandbox)
-    run = run_playbook(sandbox, INVENTORY, "deploy.yml", "--check", "--diff")
-    assert run.returncode == 0, run.output
-    assert everything_snapshot(sandbox) == before
+    run_changing_nothing(sandbox, INVENTORY, "deploy.yml", "--check", "--diff")
 
 
 @pytest.fixture(scope="module")
@@ -58,18 +55,12 @@ def test_deploy_leaves_the_standby_idle_and_the_active_serving(sandbox, deployed
 
 
 def test_second_deploy_changes_nothing(sandbox, deployed):
-    before = everything_snapshot(sandbox)
-    run = run_playbook(sandbox, INVENTORY, "deploy.yml")
-    assert run.returncode == 0, run.output
+    run = run_changing_nothing(sandbox, INVENTORY, "deploy.yml")
     assert run.changed == 0, run.output
-    assert everything_snapshot(sandbox) == before
 
 
 def test_failover_check_mode_changes_nothing(sandbox, deployed):
-    before = everything_snapshot(sandbox)
-    run = run_playbook(sandbox, INVENTORY, "failover.yml", "--check", "--diff")
-    assert run.returncode == 0, run.output
-    assert everything_snapshot(sandbox) == before
+    run_changing_nothing(sandbox, INVENTORY, "failover.yml", "--check", "--diff")
     assert karpenter(sandbox, "standby")["replicas"] == 0
 
 

@@ -23,19 +23,11 @@ from botocore.exceptions import ClientError
 from sandbox import Sandbox, SandboxError
 from sandbox.client import is_zombie
 
+from .helpers import wait_for
+
 DATA_INVENTORY = Path(__file__).resolve().parent / "data_inventory"
 PASSWORD = "wordpress99"
 INSTANCE = "eks-ha-dms"
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
-    """Poll ``condition`` until it returns something true; return that (fail the test on timeout)."""
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(0.05)
-    return result
 
 
 class Database:

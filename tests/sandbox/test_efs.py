@@ -4,9 +4,8 @@ an EFS volume only where the driver's node pod resolves the file system's DNS na
 from __future__ import annotations
 
 import ipaddress
-import time
 import uuid
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from kubernetes import client, config, dynamic
@@ -15,52 +14,13 @@ from kubernetes.client.rest import ApiException
 from sandbox import Sandbox
 from sandbox.kubernetes import charts
 
+from .helpers import ensure, install_flux, wait_for
+
 REGION, CLUSTER = "us-east-1", "eks-ha-localzone"
 LOCAL_ZONE, ZONE = "us-east-1-bos-1a", "us-east-1a"
 AZ_SUBNET_CIDR = "10.20.2.0/24"
 APPS = "efs-apps"
 ZONE_LABEL = "topology.kubernetes.io/zone"
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
-    """Poll until ``condition()`` is truthy and return it (fail the test on timeout)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(0.05)
-
-
-def ensure(api: client.ApiClient, body: dict[str, Any], namespace: str | None = None) -> Any:
-    """Create ``body`` unless it exists (the Flux set-up is shared with the other modules' tests)."""
-    resource = dynamic.DynamicClient(api).resources.get(api_version=body["apiVersion"], kind=body["kind"])
-    try:
-        return resource.create(body=body, namespace=namespace)
-    except ApiException as error:
-        if error.status != 409:
-            raise
-        return resource.get(name=body["metadata"]["name"], namespace=namespace)
-
-
-def crd(group: str, kind: str, plural: str, versions: tuple[str, ...]) -> dict[str, Any]:
-    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"{plural}.{group}"},
-            "spec": {"group": group, "scope": "Namespaced",
-                     "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
-                     "versions": [{"name": v, "served": True, "storage": i == 0, "subresources": {"status": {}},
-                                   "schema": {"openAPIV3Schema": {"type": "object",
-                                                                  "x-kubernetes-preserve-unknown-fields": True}}}
-                                  for i, v in enumerate(versions)]}}
-
-
-def controller(name: str) -> dict[str, Any]:
-    labels, containers = {"app": name}, [{"name": "app", "image": "nginx:1.27"}]
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
-            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels}, "spec": {"containers": containers}}}}
 
 
 # -- fixtures ----------------------------------------------------------------------------------------
@@ -103,15 +63,7 @@ def mount_ip(sandbox: Sandbox, file_system: dict[str, Any]) -> str:
 @pytest.fixture(scope="module")
 def driver(api: client.ApiClient) -> client.ApiClient:
     """The EFS CSI driver, installed in kube-system by a Flux HelmRelease, its node pods Ready on every node."""
-    for group, kind, plural, versions in (
-            ("source.toolkit.fluxcd.io", "GitRepository", "gitrepositories", ("v1", "v1beta2")),
-            ("source.toolkit.fluxcd.io", "HelmRepository", "helmrepositories", ("v1", "v1beta2")),
-            ("kustomize.toolkit.fluxcd.io", "Kustomization", "kustomizations", ("v1", "v1beta2")),
-            ("helm.toolkit.fluxcd.io", "HelmRelease", "helmreleases", ("v2", "v2beta1"))):
-        ensure(api, crd(group, kind, plural, versions))
-    ensure(api, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}})
-    for name in ("source-controller", "kustomize-controller", "helm-controller"):
-        ensure(api, controller(name), "flux-system")
+    install_flux(api)
     ensure(api, {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
                  "metadata": {"name": "aws-efs-csi-driver"},
                  "spec": {"url": "https://kubernetes-sigs.github.io/aws-efs-csi-driver/"}}, "flux-system")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -16,20 +15,12 @@ from botocore.exceptions import ClientError
 from sandbox import Sandbox
 from sandbox.seed import DUMMY_CREDENTIALS
 
+from .helpers import seconds_until
+
 # Region endpoints made here: internet-facing ALBs in Availability Zones, tied to no site.
 REGION_ALB_REGIONS = ("us-east-2", "eu-west-1")
 # Health checks every 10 s, one miss to turn: a detection delay of 0.5 s at the sandbox's time scale.
 FAST_CHECKS = {"HealthCheckIntervalSeconds": 10, "ThresholdCount": 1}
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> float:
-    """Poll ``condition`` until it holds; return the seconds it took (fail the test on timeout)."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def error_of(call: Callable[[], Any]) -> dict[str, str]:
@@ -179,7 +170,7 @@ def test_accelerator_lifecycle(sandbox: Sandbox, ga: Any, region_albs: dict[str,
     assert (disabled["Enabled"], disabled["Name"], disabled["Status"]) == (False, "lifecycle-off", "IN_PROGRESS")
     assert disabled["LastModifiedTime"] > disabled["CreatedTime"]
     assert error_of(lambda: ga.delete_accelerator(AcceleratorArn=arn))["Code"] == "AcceleratorNotDisabledException"
-    wait_for(lambda: status_of(ga, arn) == "DEPLOYED")
+    seconds_until(lambda: status_of(ga, arn) == "DEPLOYED")
     assert error_of(lambda: ga.delete_accelerator(AcceleratorArn=arn))["Code"] == "AssociatedListenerFoundException"
     ga.delete_endpoint_group(EndpointGroupArn=group_arn)
     ga.delete_listener(ListenerArn=listener_arn)
@@ -187,7 +178,7 @@ def test_accelerator_lifecycle(sandbox: Sandbox, ga: Any, region_albs: dict[str,
     assert error_of(lambda: ga.describe_listener(ListenerArn=listener_arn))["Code"] == "ListenerNotFoundException"
     assert error_of(lambda: ga.describe_endpoint_group(EndpointGroupArn=group_arn))["Code"] == \
         "EndpointGroupNotFoundException"
-    took = wait_for(lambda: status_of(ga, arn) == "DEPLOYED")
+    took = seconds_until(lambda: status_of(ga, arn) == "DEPLOYED")
     assert took >= 1.0  # 30 s * time scale 0.05, minus polling slack
     ga.delete_accelerator(AcceleratorArn=arn)
     assert error_of(lambda: ga.describe_accelerator(AcceleratorArn=arn))["Code"] == "AcceleratorNotFoundException"
@@ -290,7 +281,7 @@ def test_traffic_fails_over_to_a_zero_dial_region_when_the_primary_site_fails(
     primary = group_with(ga, listener_arn, "us-west-2", site_alb(sandbox, "outposts"), dial=100)
     group_with(ga, listener_arn, "us-east-2", region_albs["us-east-2"], dial=0)
     assert health(listener_status(sandbox, listener_arn)) == {"us-west-2": "INITIAL", "us-east-2": "INITIAL"}
-    wait_for(lambda: health(listener_status(sandbox, listener_arn)) == {"us-west-2": "HEALTHY", "us-east-2": "HEALTHY"})
+    seconds_until(lambda: health(listener_status(sandbox, listener_arn)) == {"us-west-2": "HEALTHY", "us-east-2": "HEALTHY"})
     listener = listener_status(sandbox, listener_arn)
     assert listener["serving_region"] == "us-west-2"
     assert listener["serving_shares"] == {"us-west-2": 1.0, "us-east-2": 0.0}  # the secondary's dial is 0
@@ -298,7 +289,7 @@ def test_traffic_fails_over_to_a_zero_dial_region_when_the_primary_site_fails(
     try:
         sandbox.fail("outposts")
         assert listener_status(sandbox, listener_arn)["serving_region"] == "us-west-2"  # not noticed yet
-        took = wait_for(lambda: listener_status(sandbox, listener_arn)["serving_region"] == "us-east-2")
+        took = seconds_until(lambda: listener_status(sandbox, listener_arn)["serving_region"] == "us-east-2")
         assert took >= 0.3  # 10 s * 1 * time scale 0.05, minus polling slack
         listener = listener_status(sandbox, listener_arn)
         assert health(listener) == {"us-west-2": "UNHEALTHY", "us-east-2": "HEALTHY"}
@@ -307,7 +298,7 @@ def test_traffic_fails_over_to_a_zero_dial_region_when_the_primary_site_fails(
         assert (endpoint["HealthState"], endpoint["HealthReason"]) == ("UNHEALTHY", "Health checks failed")
     finally:
         sandbox.recover("outposts")
-    wait_for(lambda: listener_status(sandbox, listener_arn)["serving_region"] == "us-west-2")
+    seconds_until(lambda: listener_status(sandbox, listener_arn)["serving_region"] == "us-west-2")
 
     ga.update_accelerator(AcceleratorArn=accelerator_arn, Enabled=False)
     assert listener_status(sandbox, listener_arn)["serving_region"] is None  # a disabled accelerator serves nothing
@@ -319,21 +310,21 @@ def test_fails_open_by_dial_when_no_endpoint_is_healthy(sandbox: Sandbox, ga: An
     group_with(ga, listener_arn, "us-west-2", site_alb(sandbox, "outposts"), dial=20)
     group_with(ga, listener_arn, "eu-west-1", doomed, dial=60)
     delete_alb(sandbox, doomed)  # a load balancer that no longer exists is unhealthy
-    wait_for(lambda: health(listener_status(sandbox, listener_arn)) == {"us-west-2": "HEALTHY",
+    seconds_until(lambda: health(listener_status(sandbox, listener_arn)) == {"us-west-2": "HEALTHY",
                                                                         "eu-west-1": "UNHEALTHY"})
     listener = listener_status(sandbox, listener_arn)
     assert listener["serving_region"] == "us-west-2"
     assert listener["serving_shares"] == {"us-west-2": 1.0, "eu-west-1": 0.0}  # only the healthy group serves
     try:
         sandbox.fail("outposts")
-        wait_for(lambda: health(listener_status(sandbox, listener_arn)) == {"us-west-2": "UNHEALTHY",
+        seconds_until(lambda: health(listener_status(sandbox, listener_arn)) == {"us-west-2": "UNHEALTHY",
                                                                             "eu-west-1": "UNHEALTHY"})
         listener = listener_status(sandbox, listener_arn)
         assert listener["serving_shares"] == {"us-west-2": 0.25, "eu-west-1": 0.75}
         assert listener["serving_region"] == "eu-west-1"
     finally:
         sandbox.recover("outposts")
-    wait_for(lambda: listener_status(sandbox, listener_arn)["serving_region"] == "us-west-2")
+    seconds_until(lambda: listener_status(sandbox, listener_arn)["serving_region"] == "us-west-2")
 
 
 # -- configuration --------------------------------------------------------------------------------

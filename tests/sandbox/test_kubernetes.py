@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import botocore.session
 import pytest
@@ -19,20 +19,10 @@ from kubernetes.client.rest import ApiException
 
 from sandbox import Sandbox
 
+from .helpers import crd, ensure, install_flux, ready_deployment, wait_for
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTAINER = {"name": "app", "image": "nginx:1.27"}
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll until ``condition()`` is truthy and return it (fail the test on timeout)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(0.05)
 
 
 def eks_token(sandbox: Sandbox, cluster: str, region: str) -> str:
@@ -74,32 +64,6 @@ def deployment(name: str, replicas: int = 1, labels: dict[str, str] | None = Non
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
             "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
                      "template": {"metadata": {"labels": labels}, "spec": {"containers": [CONTAINER], **pod_spec}}}}
-
-
-def crd(group: str, kind: str, plural: str, versions: tuple[str, ...] = ("v1",), scope: str = "Namespaced") -> dict:
-    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"{plural}.{group}"},
-            "spec": {"group": group, "scope": scope, "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
-                     "versions": [{"name": v, "served": True, "storage": i == 0, "subresources": {"status": {}},
-                                   "schema": {"openAPIV3Schema": {"type": "object",
-                                                                  "x-kubernetes-preserve-unknown-fields": True}}}
-                                  for i, v in enumerate(versions)]}}
-
-
-def ensure(api: client.ApiClient, body: dict[str, Any], namespace: str | None = None) -> Any:
-    """Create ``body`` through the dynamic client (namespaces and CRDs shared by several tests may exist)."""
-    resource = dynamic.DynamicClient(api).resources.get(api_version=body["apiVersion"], kind=body["kind"])
-    try:
-        return resource.create(body=body, namespace=namespace)
-    except ApiException as error:
-        if error.status != 409:
-            raise
-        return resource.get(name=body["metadata"]["name"], namespace=namespace)
-
-
-def ready_deployment(api: client.ApiClient, namespace: str, name: str) -> bool:
-    status = client.AppsV1Api(api).read_namespaced_deployment_status(name, namespace).status
-    return status is not None and (status.ready_replicas or 0) > 0
 
 
 # -- EKS hook-up, auth, discovery -----------------------------------------------------------------
@@ -323,18 +287,7 @@ def test_alb_ingress_gets_a_load_balancer(sandbox: Sandbox, localzone: client.Ap
 @pytest.fixture(scope="module")
 def flux(localzone: client.ApiClient) -> client.ApiClient:
     """Flux's CRDs and running controllers in flux-system."""
-    for group, kind, plural, versions in (
-            ("source.toolkit.fluxcd.io", "GitRepository", "gitrepositories", ("v1", "v1beta2")),
-            ("source.toolkit.fluxcd.io", "HelmRepository", "helmrepositories", ("v1", "v1beta2")),
-            ("kustomize.toolkit.fluxcd.io", "Kustomization", "kustomizations", ("v1", "v1beta2")),
-            ("helm.toolkit.fluxcd.io", "HelmRelease", "helmreleases", ("v2", "v2beta1"))):
-        ensure(localzone, crd(group, kind, plural, versions))
-    ensure(localzone, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}})
-    for name in ("source-controller", "kustomize-controller", "helm-controller"):
-        ensure(localzone, deployment(name), "flux-system")
-    for name in ("source-controller", "kustomize-controller", "helm-controller"):
-        wait_for(lambda: ready_deployment(localzone, "flux-system", name))
-    return localzone
+    return install_flux(localzone)
 
 
 def git(repository: Path, *args: str) -> str:

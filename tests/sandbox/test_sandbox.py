@@ -16,18 +16,10 @@ from sandbox import Sandbox
 from sandbox.extensions.ec2 import LOCAL_ZONE_INSTANCE_TYPES
 from sandbox.extensions.outposts import OUTPOST_INSTANCE_TYPES
 
+from .helpers import seconds_until
+
 INVENTORY = Path(__file__).resolve().parent / "inventory"
 OUTPOST_ARN = "arn:aws:outposts:us-west-2:123456789012:outpost/op-0a1b2c3d4e5f60001"
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> float:
-    """Poll ``condition`` until it holds; return the seconds it took (fail the test on timeout)."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def observed(route53: Any, check_id: str) -> set[str]:
@@ -128,13 +120,13 @@ def test_health_check_follows_site_after_detection_delay(sandbox: Sandbox) -> No
     try:
         sandbox.fail("outposts")
         assert observed(route53, check_id) == {"Success"}  # checkers have not noticed yet
-        took = wait_for(lambda: observed(route53, check_id) == {"Failure"})
+        took = seconds_until(lambda: observed(route53, check_id) == {"Failure"})
         assert took >= 0.3  # 10 s * 1 * time scale 0.05, minus polling slack
         report = next(c for c in sandbox.status()["health_checks"] if c["id"] == check_id)
         assert (report["site"], report["status"]) == ("outposts", "Unhealthy")
     finally:
         sandbox.recover("outposts")
-    wait_for(lambda: observed(route53, check_id) == {"Success"})
+    seconds_until(lambda: observed(route53, check_id) == {"Success"})
 
 
 def test_check_on_a_port_without_listener_fails_after_detection_delay(sandbox: Sandbox) -> None:
@@ -144,9 +136,9 @@ def test_check_on_a_port_without_listener_fails_after_detection_delay(sandbox: S
     assert observed(route53, check_id) == {"Success"}
     route53.update_health_check(HealthCheckId=check_id, Port=801)  # the seed runbook's way to drain a site
     assert observed(route53, check_id) == {"Success"}  # checkers have not noticed yet
-    assert wait_for(lambda: observed(route53, check_id) == {"Failure"}) >= 0.3
+    assert seconds_until(lambda: observed(route53, check_id) == {"Failure"}) >= 0.3
     route53.update_health_check(HealthCheckId=check_id, Port=80)
-    wait_for(lambda: observed(route53, check_id) == {"Success"})
+    seconds_until(lambda: observed(route53, check_id) == {"Success"})
 
 
 def routing_status(sandbox: Sandbox, check_id: str) -> str:

@@ -18,7 +18,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -90,16 +90,16 @@ class RecordingProxy:
         self._thread.join(timeout=10)
 
 
-def route53_writes(calls: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The calls among ``calls`` that change something in Route 53."""
-    return [(method, path) for method, path in calls
-            if method != "GET" and not (method == "POST" and _ROUTE53_READ_POST.fullmatch(path))]
+def is_read(method: str, call: str) -> bool:
+    """Whether a recorded call only reads: a REST GET (or Route 53's tag listing), or a Describe/List/Get operation."""
+    if call.startswith("/"):
+        return method == "GET" or (method == "POST" and bool(_ROUTE53_READ_POST.fullmatch(call)))
+    return call.startswith(("Describe", "List", "Get"))
 
 
-def json_protocol_writes(calls: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The calls among ``calls`` to JSON-protocol operations that change something (not Describe/List/Get)."""
-    return [(method, operation) for method, operation in calls
-            if not operation.startswith(("/", "Describe", "List", "Get"))]
+def writes(calls: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The calls among ``calls`` that change something."""
+    return [(method, call) for method, call in calls if not is_read(method, call)]
 
 
 def task(module: str, args: dict[str, Any], check: bool = False, diff: bool = False) -> dict[str, Any]:
@@ -113,11 +113,10 @@ class Play:
 
     results: list[dict[str, Any]]
     calls: list[tuple[str, str]] = field(default_factory=list)
-    writes_of: Callable[[list[tuple[str, str]]], list[tuple[str, str]]] = route53_writes
 
     @property
     def writes(self) -> list[tuple[str, str]]:
-        return self.writes_of(self.calls)
+        return writes(self.calls)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         return self.results[index]
@@ -126,10 +125,8 @@ class Play:
 class PlaybookRunner:
     """Run module tasks with ansible-playbook from the checkout, against an AWS endpoint seen through a proxy."""
 
-    def __init__(self, proxy: RecordingProxy, workdir: Path, credentials: dict[str, str],
-                 writes_of: Callable[[list[tuple[str, str]]], list[tuple[str, str]]] = route53_writes):
+    def __init__(self, proxy: RecordingProxy, workdir: Path, credentials: dict[str, str]):
         self.proxy = proxy
-        self.writes_of = writes_of
         self.workdir = workdir
         self.credentials = credentials
         self._count = 0
@@ -181,4 +178,4 @@ class PlaybookRunner:
         completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False,
                                    timeout=300)
         assert result_file.exists(), completed.stdout + completed.stderr
-        return Play(json.loads(result_file.read_text()), list(self.proxy.calls), self.writes_of)
+        return Play(json.loads(result_file.read_text()), list(self.proxy.calls))

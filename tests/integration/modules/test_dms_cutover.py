@@ -19,7 +19,7 @@ import pytest
 from kubernetes import client
 
 from ..conftest import kubernetes_api
-from .plays import REPO, PlaybookRunner, RecordingProxy, task
+from .plays import REPO, task
 
 pytestmark = pytest.mark.integration
 
@@ -99,13 +99,6 @@ def never_two_writers(acknowledged):
 
 
 # -- fixtures -------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def run(sandbox, tmp_path_factory):
-    proxy = RecordingProxy(sandbox.endpoint_url).start()
-    yield PlaybookRunner(proxy, tmp_path_factory.mktemp("dms-plays"), {"access_key": "testing", "secret_key": "testing"})
-    proxy.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,20 +14,13 @@ import pytest
 from kubernetes import client
 
 from ..conftest import kubernetes_api
-from .plays import REPO, PlaybookRunner, RecordingProxy, task
+from .plays import REPO, task
 
 pytestmark = pytest.mark.integration
 
 INVENTORY = REPO / "tests" / "sandbox" / "inventory"
 CLUSTER, REGION, VPC = "eks-ha-localzone", "us-east-1", "eks-ha-localzone"
 NAMESPACE = "kube-system"
-
-
-@pytest.fixture(scope="module")
-def run(sandbox, tmp_path_factory):
-    proxy = RecordingProxy(sandbox.endpoint_url).start()
-    yield PlaybookRunner(proxy, tmp_path_factory.mktemp("efs-plays"), {"access_key": "testing", "secret_key": "testing"})
-    proxy.stop()
 
 
 @pytest.fixture(scope="module")

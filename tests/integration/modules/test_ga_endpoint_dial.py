@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .plays import REPO, PlaybookRunner, RecordingProxy, json_protocol_writes, task
+from .plays import REPO, task
 
 pytestmark = pytest.mark.integration
 
@@ -19,14 +19,6 @@ LOCAL_ZONE_ALB = ("eks-ha-localzone-alb", "us-east-1")
 
 
 # -- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def run(sandbox, tmp_path_factory):
-    proxy = RecordingProxy(sandbox.endpoint_url).start()
-    yield PlaybookRunner(proxy, tmp_path_factory.mktemp("ga-plays"), {"access_key": "testing", "secret_key": "testing"},
-                         writes_of=json_protocol_writes)
-    proxy.stop()
 
 
 def make_alb(sandbox, region: str, cidr: str) -> str:

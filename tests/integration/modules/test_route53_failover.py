@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any
 
 import pytest
 
-from .plays import REPO, PlaybookRunner, RecordingProxy, task
+from .plays import REPO, task
 
 pytestmark = pytest.mark.integration
 
@@ -58,14 +57,6 @@ def albs(sandbox):
         balancer = sandbox.client("elbv2", region).describe_load_balancers(Names=[name])["LoadBalancers"][0]
         found[site] = (balancer["DNSName"], balancer["CanonicalHostedZoneId"])
     return found
-
-
-@pytest.fixture(scope="module")
-def run(sandbox, tmp_path_factory):
-    proxy = RecordingProxy(sandbox.endpoint_url).start()
-    yield PlaybookRunner(proxy, tmp_path_factory.mktemp("route53-failover-plays"),
-                         {"access_key": "testing", "secret_key": "testing"})
-    proxy.stop()
 
 
 @pytest.fixture(scope="module")
