@@ -1,8 +1,8 @@
 """Run module tasks with ansible-playbook against the sandbox, seeing every AWS call they make.
 
 Every module call goes through ``RecordingProxy``, a loopback HTTP endpoint in front of the sandbox that records
-each call as (method, path), or (method, operation) for JSON-protocol services that name the operation in
-``X-Amz-Target``, so a test can assert which writes a run made.
+each call as (method, path) for REST services, or (method, operation) for JSON (``X-Amz-Target``) and query
+(``Action=``) protocol services, so a test can assert which writes a run made.
 """
 
 from __future__ import annotations
@@ -28,6 +28,18 @@ _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encodin
                "content-length"}
 
 
+def operation(headers: Any, path: str, body: bytes | None) -> str:
+    """What a call is: the operation of a JSON (X-Amz-Target) or query (Action=) protocol call, else its path."""
+    target = headers.get("X-Amz-Target")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    if "x-www-form-urlencoded" in (headers.get("Content-Type") or "") and body:
+        action = urllib.parse.parse_qs(body.decode()).get("Action")
+        if action:
+            return action[0]
+    return urllib.parse.urlsplit(path).path
+
+
 class _ForwardingHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Small requests and answers go out at once rather than waiting for a delayed ACK.
@@ -36,8 +48,7 @@ class _ForwardingHandler(BaseHTTPRequestHandler):
     def _forward(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
-        target = self.headers.get("X-Amz-Target")
-        self.server.calls.append((self.command, target.rsplit(".", 1)[-1] if target else urllib.parse.urlsplit(self.path).path))
+        self.server.calls.append((self.command, operation(self.headers, self.path, body)))
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
         upstream = http.client.HTTPConnection(*self.server.upstream, timeout=60)
         try:
