@@ -63,6 +63,9 @@ HEALTH_CHECK_FIELDS = (
 
 _RETRY_CODES = ["ThrottlingException", "TransactionInProgressException"]
 
+# A listener's port range, as both modules take it.
+PORT_RANGE_OPTIONS = dict(from_port=dict(type="int", required=True), to_port=dict(type="int"))
+
 
 class AnsibleGlobalAcceleratorError(AnsibleAWSError):
     pass

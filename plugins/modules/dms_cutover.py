@@ -316,7 +316,8 @@ class Run:
         if forward["Status"] == dms.RUNNING and self.all_point_at(home_host):
             return {"task_status": forward["Status"], "writer_before": home_host, "writer_after": home_host}
         started = time.monotonic()
-        planned = True
+        # In check mode a task that would be created or restarted is not running yet: only the plan is shown.
+        planned = back is None or dms.start_type(back) is not None
         if back is None:
             stopped_at = (forward.get("ReplicationTaskStats") or {}).get("StopDate")
             if forward["Status"] == dms.RUNNING or not stopped_at:
@@ -328,7 +329,6 @@ class Run:
                 back = dms.create_task(self.client, dms.reverse_task_params(forward, identifier, stopped_at))
                 back = self.start(back, stopped_at)
         else:
-            planned = dms.start_type(back) is not None
             back = self.start(back)
         if not self.module.check_mode:
             self.catch_up(back)
@@ -448,7 +448,7 @@ class Run:
             if first is None and current is not None:
                 first = current
             if dms.drained(latest, since):
-                return first or 0.0, 0.0
+                return first or 0.0, current
             if time.monotonic() > deadline:
                 self.restore(writers)
                 raise Refusal(f"Task {task['ReplicationTaskIdentifier']} still had {current} s of changes to apply after "

@@ -410,12 +410,6 @@ class Run:
         params = self.params
         requested = {g["region"]: g for g in params["endpoint_groups"] or []}
         dials = ga.desired_dials(current, params["endpoint_groups"], params["active_region"], params["traffic_dials"])
-        named = ([params["active_region"]] if params["active_region"] else []) + sorted(params["traffic_dials"] or {})
-        missing = [r for r in named if r not in dials]
-        if missing:
-            have = ", ".join(sorted(dials)) or "none"
-            self.module.fail_json(msg=f"No endpoint group of accelerator {params['name']} is in {', '.join(missing)} "
-                                      f"(its groups: {have}); add it with endpoint_groups first.")
         after = {}
         for region, group in requested.items():
             if any(g["EndpointGroupRegion"] == region for g in current):
@@ -440,6 +434,17 @@ class Run:
                 after.pop(region, None)
         order = [g["EndpointGroupRegion"] for g in current] + [r for r in requested if r not in by_region]
         return [after[r] for r in order if r in after]
+
+    def require_dialled_groups(self, current):
+        """Refuse, before any change, dials for Regions that have no endpoint group and will not get one."""
+        params = self.params
+        regions = {g["EndpointGroupRegion"] for g in current} | {g["region"] for g in params["endpoint_groups"] or []}
+        named = ([params["active_region"]] if params["active_region"] else []) + sorted(params["traffic_dials"] or {})
+        missing = [r for r in named if r not in regions]
+        if missing:
+            have = ", ".join(sorted(regions)) or "none"
+            self.module.fail_json(msg=f"No endpoint group of accelerator {params['name']} is in {', '.join(missing)} "
+                                      f"(its groups: {have}); add it with endpoint_groups first.")
 
     def update_group(self, group, changes):
         region = group["EndpointGroupRegion"]
@@ -467,6 +472,7 @@ class Run:
             before = ga.describe_state(self.client, found, ranges) if found else {"listener": None, "endpoint_groups": []}
         except ValueError as e:
             self.module.fail_json(msg=f"Accelerator {params['name']}: {e}")
+        self.require_dialled_groups(before["endpoint_groups"])
         accelerator, tags_before, tags_after = self.accelerator(found)
         listener = self.listener(accelerator, before["listener"])
         groups = self.endpoint_groups(listener, before["endpoint_groups"])
@@ -499,6 +505,8 @@ class Run:
         arn = found["AcceleratorArn"]
         listeners = ga.list_listeners(self.client, arn)
         groups = {l["ListenerArn"]: ga.list_endpoint_groups(self.client, l["ListenerArn"]) for l in listeners}
+        # Read for --diff before the accelerator is gone.
+        tags = ga.list_tags(self.client, arn) if self.module._diff else {}
         result["dials_before"] = {r: d for gs in groups.values() for r, d in ga.dials_of(gs).items()}
         if found.get("Enabled"):
             self.act(f"Disable accelerator {params['name']} (it must be disabled before deletion).",
@@ -513,7 +521,8 @@ class Run:
         self.act(f"Delete accelerator {params['name']}.", lambda: ga.delete_accelerator(self.client, arn))
         result.update(changed=True, actions=self.actions)
         if self.module._diff:
-            before = diff_view(found, ga.list_tags(self.client, arn), None, [g for gs in groups.values() for g in gs])
+            before = diff_view(found, tags, listeners[0] if len(listeners) == 1 else None,
+                               [g for gs in groups.values() for g in gs])
             result["diff"] = {"before": before, "after": diff_view(None, {}, None, [])}
         return result
 
@@ -534,10 +543,9 @@ def main():
         health_check_interval=dict(type="int"),
         threshold_count=dict(type="int"),
     )
-    port_range_options = dict(from_port=dict(type="int", required=True), to_port=dict(type="int"))
     listener_options = dict(
         protocol=dict(type="str", default="TCP", choices=["TCP", "UDP"]),
-        port_ranges=dict(type="list", elements="dict", options=port_range_options,
+        port_ranges=dict(type="list", elements="dict", options=ga.PORT_RANGE_OPTIONS,
                          default=[{"from_port": 80, "to_port": 80}]),
         client_affinity=dict(type="str", default="NONE", choices=["NONE", "SOURCE_IP"]),
     )

@@ -97,8 +97,7 @@ from ansible_collections.eks_ha.resilience.plugins.module_utils import globalacc
 def main():
     argument_spec = dict(
         name=dict(type="str", required=True),
-        port_ranges=dict(type="list", elements="dict",
-                         options=dict(from_port=dict(type="int", required=True), to_port=dict(type="int"))),
+        port_ranges=dict(type="list", elements="dict", options=ga.PORT_RANGE_OPTIONS),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("globalaccelerator", region=ga.CONTROL_REGION)

@@ -165,8 +165,10 @@ def test_explicit_dials_restore_the_created_state(run, memo):
 
 
 def test_dial_to_a_region_without_group_is_refused(run):
-    play = run(dial(active_region="eu-west-1"))
-    assert play[0]["failed"] and "No endpoint group of accelerator" in play[0]["msg"] and "eu-west-1" in play[0]["msg"]
+    # Refused before anything else the call asks for (here a tag change) is written.
+    play = run(dial(active_region="eu-west-1"), dial(traffic_dials={"eu-west-1": 0}, tags={"purpose": "changed"}))
+    for refused in play.results:
+        assert refused["failed"] and "No endpoint group of accelerator" in refused["msg"] and "eu-west-1" in refused["msg"]
     assert play.writes == []
 
 
@@ -191,9 +193,11 @@ def test_purge_deletes_unlisted_groups(run, albs):
 def test_absent(run):
     play = run(task("ga_endpoint_dial", {"name": NAME, "state": "absent"}, check=True, diff=True))
     assert play[0]["changed"] and play.writes == []
-    play = run(task("ga_endpoint_dial", {"name": NAME, "state": "absent"}), info(),
+    play = run(task("ga_endpoint_dial", {"name": NAME, "state": "absent"}, diff=True), info(),
                task("ga_endpoint_dial", {"name": NAME, "state": "absent"}))
     gone, found, again = play[0], play[1], play[2]
     assert gone["changed"] and not gone.get("failed"), gone
+    assert gone["diff"]["before"]["accelerator"]["tags"] == {"purpose": "test"}
+    assert gone["diff"]["after"]["accelerator"] is None
     assert found["exists"] is False
     assert not again["changed"]
