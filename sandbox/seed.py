@@ -14,6 +14,7 @@ address, for the server to start a real MariaDB behind it (see ``sandbox.databas
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,10 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from sandbox.inventory import InventoryError, read_inventory
 
@@ -66,6 +71,10 @@ class Inventory:
     path: Path
     sites: list[SiteSpec]
     hosted_zones: list[str]
+    # The DMS replication instance the data tier's tasks run on: {identifier, class}; None without one.
+    replication_instance: dict[str, str] | None = None
+    # Domain of the ACM certificate the sites' HTTPS listeners serve (traffic_certificate_domain); None without.
+    certificate_domain: str | None = None
 
 
 @dataclass
@@ -83,9 +92,11 @@ def load_inventory(path: str | Path) -> Inventory:
     """The sites (hosts of group ``sites``) and hosted zones the inventory at ``path`` declares."""
     groups = read_inventory(path)
     sites = [SiteSpec.from_hostvars(name, variables) for name, variables in groups.get("sites", {}).items()]
-    zones = {variables["traffic_hosted_zone"] for variables in groups.get("all", {}).values()
-             if "traffic_hosted_zone" in variables}
-    return Inventory(Path(path).resolve(), sites, sorted(zones))
+    everyone = groups.get("all", {}).values()
+    zones = {variables["traffic_hosted_zone"] for variables in everyone if "traffic_hosted_zone" in variables}
+    instance = next((v["data_replication_instance"] for v in everyone if v.get("data_replication_instance")), None)
+    domain = next((v["traffic_certificate_domain"] for v in everyone if v.get("traffic_certificate_domain")), None)
+    return Inventory(Path(path).resolve(), sites, sorted(zones), instance, domain)
 
 
 def seed_inventory(path: str | Path, endpoint_url: str) -> SeedResult:
@@ -93,11 +104,25 @@ def seed_inventory(path: str | Path, endpoint_url: str) -> SeedResult:
     inventory = load_inventory(path)
     seeder = Seeder(endpoint_url)
     result = SeedResult(inventory.path)
-    for site in inventory.sites:
-        registration = seeder.seed_site(site, result.created)
+    registrations = [seeder.seed_site(site, result.created) for site in inventory.sites]
+    for site, registration in zip(inventory.sites, registrations):
+        if site.cluster:
+            # Sites may share a cluster (a Local Zone and its Region): its control plane takes the subnets of the
+            # Region sites among them (EKS puts none in a Local Zone or on an Outpost), else of all of them.
+            sharing = [(s, r) for s, r in zip(inventory.sites, registrations)
+                       if s.cluster and s.cluster["name"] == site.cluster["name"] and s.region == site.region]
+            control_plane = [i for s, r in sharing if s.kind == "region" for i in r["subnet_ids"]] \
+                or [i for _s, r in sharing for i in r["subnet_ids"]]
+            subnet_names = {spec["name"]: subnet_id for spec, subnet_id in zip(site.subnets, registration["subnet_ids"])}
+            registration["cluster"] = seeder.cluster(site, control_plane, subnet_names, result.created)
         result.registrations.append(registration)
         if site.database:
             result.databases.append(seeder.database(site, registration["subnet_ids"], result.created))
+    if inventory.replication_instance:
+        seeder.replication_instance(inventory.replication_instance, inventory.sites, result.created)
+    if inventory.certificate_domain:
+        for region in sorted({site.region for site in inventory.sites}):
+            seeder.certificate(inventory.certificate_domain, region, result.created)
     for zone in inventory.hosted_zones:
         result.hosted_zones[zone] = seeder.hosted_zone(zone, result.created)
     return result
@@ -113,7 +138,7 @@ class Seeder:
         return boto3.client(service, region_name=region, endpoint_url=self.endpoint_url, **DUMMY_CREDENTIALS)
 
     def seed_site(self, site: SiteSpec, created: list[str]) -> dict[str, Any]:
-        """Build the site's network and ALB; return its registration for the server."""
+        """Build the site's network and ALB; return its registration for the server (the cluster comes later)."""
         ec2 = self.client("ec2", site.region)
         vpc_id = self.vpc(ec2, site.vpc, created)
         subnet_ids = [self.subnet(ec2, vpc_id, subnet, created) for subnet in site.subnets]
@@ -135,9 +160,6 @@ class Seeder:
             registration["load_balancer"] = balancer
             registration["endpoints"].append(balancer["dns_name"])
             registration["ports"] = balancer["ports"]
-        if site.cluster:
-            subnet_names = {spec["name"]: subnet_id for spec, subnet_id in zip(site.subnets, subnet_ids)}
-            registration["cluster"] = self.cluster(site, subnet_ids, subnet_names, created)
         return registration
 
     def cluster(self, site: SiteSpec, subnet_ids: list[str], subnet_names: dict[str, str],
@@ -213,6 +235,32 @@ class Seeder:
                 DBSubnetGroupName=group, Port=DATABASE_PORT)["DBInstance"]
             created.append(f"RDS instance {name} ({found['Endpoint']['Address']})")
         return found["Endpoint"]["Address"], found["Endpoint"]["Port"]
+
+    def replication_instance(self, spec: dict[str, str], sites: list[SiteSpec], created: list[str]) -> str:
+        """The ARN of the DMS replication instance ``spec`` names, created the first time in the first site's Region."""
+        if not spec.get("identifier"):
+            raise InventoryError("data_replication_instance needs an identifier (and optionally a class).")
+        dms = self.client("dms", sites[0].region)
+        filters = [{"Name": "replication-instance-id", "Values": [spec["identifier"]]}]
+        found = find(lambda: dms.describe_replication_instances(Filters=filters)["ReplicationInstances"],
+                     "ResourceNotFoundFault")
+        if found is None:
+            found = dms.create_replication_instance(
+                ReplicationInstanceIdentifier=spec["identifier"],
+                ReplicationInstanceClass=spec.get("class", "dms.t3.medium"))["ReplicationInstance"]
+            created.append(f"DMS replication instance {spec['identifier']}")
+        return found["ReplicationInstanceArn"]
+
+    def certificate(self, domain: str, region: str, created: list[str]) -> str:
+        """The ARN of an issued ACM certificate for ``domain`` in ``region``, imported (self-signed) the first time."""
+        acm = self.client("acm", region)
+        for summary in acm.list_certificates(CertificateStatuses=["ISSUED"])["CertificateSummaryList"]:
+            if summary["DomainName"] == domain:
+                return summary["CertificateArn"]
+        certificate, key = self_signed(domain)
+        arn = acm.import_certificate(Certificate=certificate, PrivateKey=key)["CertificateArn"]
+        created.append(f"ACM certificate {domain} ({region})")
+        return arn
 
     def role(self, name: str, service: str, created: list[str]) -> str:
         """The ARN of IAM role ``name`` that ``service`` may assume, created the first time."""
@@ -297,6 +345,20 @@ def find(describe: Any, not_found_code: str) -> dict[str, Any] | None:
             raise
         return None
     return items[0] if items else None
+
+
+def self_signed(domain: str) -> tuple[bytes, bytes]:
+    """A PEM certificate for ``domain`` valid for a year, and its private key (what ACM imports)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=365))
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+                   .sign(key, hashes.SHA256()))
+    return (certificate.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
 def name_tag(resource_type: str, name: str) -> dict[str, Any]:

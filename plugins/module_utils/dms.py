@@ -74,6 +74,15 @@ def describe_instance(client, arn):
     return instances[0] if instances else None
 
 
+@DMSErrorHandler.list_error_handler("describe replication instance")
+@AWSRetry.jittered_backoff()
+def describe_instance_by_id(client, identifier):
+    """The replication instance with identifier ``identifier``, or None."""
+    instances = client.describe_replication_instances(
+        Filters=[{"Name": "replication-instance-id", "Values": [identifier]}])["ReplicationInstances"]
+    return instances[0] if instances else None
+
+
 @DMSErrorHandler.common_error_handler("create replication task")
 @AWSRetry.jittered_backoff()
 def create_task(client, params):

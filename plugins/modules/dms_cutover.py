@@ -12,7 +12,8 @@ short_description: Move the database writer between sites with AWS DMS and lose 
 description:
   - O(state=replicating) ensures the forward DMS task (the home site's database to the stand-by's) exists and runs.
     It creates the task when missing and starts it with C(start-replication) the first time, C(resume-processing)
-    after a stop.
+    after a stop. With O(applications) it also points each of them at the task's source database (host variable
+    and password Secret reference), leaving their replicas alone. This is the configured state a deploy ensures.
   - O(state=cutover) moves the writer from the task's source to its target. First it checks that the task runs and
     that its CDC latency is within O(max_lag_seconds). Then it quiesces every Deployment whose application writes to
     the source (scaled to 0; its replicas are remembered in an annotation). It waits until CloudWatch reports
@@ -50,6 +51,11 @@ options:
   replication_instance_arn:
     description: Replication instance of a forward task to create.
     type: str
+  replication_instance:
+    description:
+      - Identifier of the replication instance of a forward task to create, looked up in DMS.
+      - Mutually exclusive with O(replication_instance_arn).
+    type: str
   schemas:
     description: Schemas a forward task to create replicates (every table of each).
     type: list
@@ -74,6 +80,7 @@ options:
   applications:
     description:
       - Deployments to point at the new writer database and run after the switch.
+      - With O(state=replicating), the Deployments to point at the task's source database.
     type: list
     elements: dict
     default: []
@@ -284,21 +291,51 @@ class Run:
         identifier = params["replication_task"]
         task = self.task(identifier, required=False)
         if task is None:
-            missing = [o for o in ("source_endpoint_arn", "target_endpoint_arn", "replication_instance_arn", "schemas")
-                       if not params[o]]
+            missing = [o for o in ("source_endpoint_arn", "target_endpoint_arn", "schemas") if not params[o]]
+            if not (params["replication_instance_arn"] or params["replication_instance"]):
+                missing.append("replication_instance_arn (or replication_instance)")
             if missing:
                 raise Refusal(f"Replication task {identifier} does not exist; to create it give {', '.join(missing)}.")
+            instance_arn = params["replication_instance_arn"] or self.instance_arn(params["replication_instance"])
             self.actions.append(f"Create replication task {identifier} ({params['migration_type']}) for schemas "
                                 f"{', '.join(params['schemas'])}.")
             self.changed = True
             if self.module.check_mode:
+                self.point_home(dms.database_host(dms.describe_endpoint(self.client, params["source_endpoint_arn"])))
                 return {"task_status": "absent"}
             task = dms.create_task(self.client, dict(
                 ReplicationTaskIdentifier=identifier, SourceEndpointArn=params["source_endpoint_arn"],
-                TargetEndpointArn=params["target_endpoint_arn"], ReplicationInstanceArn=params["replication_instance_arn"],
+                TargetEndpointArn=params["target_endpoint_arn"], ReplicationInstanceArn=instance_arn,
                 MigrationType=params["migration_type"], TableMappings=dms.table_mappings(params["schemas"])))
         task = self.start(task)
-        return {"task_status": task["Status"]}
+        host = dms.database_host(dms.describe_endpoint(self.client, task["SourceEndpointArn"]))
+        self.point_home(host)
+        return {"task_status": task["Status"], "writer_after": host}
+
+    def instance_arn(self, identifier):
+        instance = dms.describe_instance_by_id(self.client, identifier)
+        if instance is None:
+            raise Refusal(f"Replication instance {identifier} (replication_instance) was not found in {self.module.region}.")
+        return instance["ReplicationInstanceArn"]
+
+    def point_home(self, host):
+        """Point each application at ``host`` (the task's source) unless it already is; replicas stay as they are."""
+        for application in self.params["applications"]:
+            deployment = self.deployment(application["namespace"], application["deployment"])
+            index, env = dms.container_env(deployment, application.get("container"))
+            if index is None:
+                raise Refusal(f"Deployment {application['namespace']}/{application['deployment']} has no container "
+                              f"{application.get('container')}.")
+            wanted = dms.pointed_env(env, self.params["host_env"], host, self.params["password_env"],
+                                     application.get("password_secret"), application.get("password_secret_key") or "password")
+            if wanted == env:
+                continue
+            self.actions.append(f"Point {application['namespace']}/{application['deployment']} at {host}.")
+            self.changed = True
+            if not self.module.check_mode:
+                k8s.patch(self.api, k8s.DEPLOYMENT, application["deployment"],
+                          [{"op": "add", "path": f"/spec/template/spec/containers/{index}/env", "value": wanted}],
+                          application["namespace"], content_type=JSON_PATCH)
 
     def cutover(self):
         forward = self.task(self.params["replication_task"])
@@ -539,6 +576,7 @@ def main():
         source_endpoint_arn=dict(type="str"),
         target_endpoint_arn=dict(type="str"),
         replication_instance_arn=dict(type="str"),
+        replication_instance=dict(type="str"),
         schemas=dict(type="list", elements="str"),
         migration_type=dict(type="str", default="full-load-and-cdc", choices=["full-load-and-cdc", "cdc"]),
         max_lag_seconds=dict(type="float", default=5),
@@ -550,8 +588,9 @@ def main():
         password_env=dict(type="str", default="WORDPRESS_DB_PASSWORD", no_log=False),
         wait_timeout=dict(type="int", default=300),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, mutually_exclusive=k8s.CONNECTION_MUTUALLY_EXCLUSIVE,
-                              supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True,
+                              mutually_exclusive=k8s.CONNECTION_MUTUALLY_EXCLUSIVE + [
+                                  ["replication_instance_arn", "replication_instance"]])
     problem = validate(module.params)
     if problem:
         module.fail_json(msg=problem)

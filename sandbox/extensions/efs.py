@@ -9,7 +9,10 @@ moto keeps the file systems, mount targets and access points. What it lacks is a
   ``SubnetNotFound`` with AWS's status 400 (moto says 404).
 - A new mount target is ``creating`` (with its IP address from the subnet and its zone name and id) and
   turns ``available`` MOUNT_TARGET_SECONDS * time_scale seconds later; DescribeMountTargets shows that.
+- A mount target created without security groups gets its VPC's default security group, as in AWS.
 - DescribeMountTargets by an unknown AccessPointId is ``AccessPointNotFound`` (moto fails with a 500).
+- The older tag calls DescribeTags, CreateTags and DeleteTags (which community.aws.efs uses) work on the same
+  tags as ListTagsForResource; moto has only the newer ones.
 
 ``status()["efs"]`` lists every file system with its DNS name and its mount targets' zones and addresses.
 """
@@ -36,6 +39,7 @@ LOCAL_ZONE_NAMES = frozenset(zone.name for zone in LOCAL_ZONES)
 
 _FILE_SYSTEMS = re.compile(r"/2015-02-01/file-systems/?")
 _MOUNT_TARGETS = re.compile(r"/2015-02-01/mount-targets/?")
+_TAGS = re.compile(r"/2015-02-01/(?P<action>tags|create-tags|delete-tags)/(?P<file_system>[^/]+)/?")
 
 
 def dns_name(file_system_id: str, region: str) -> str:
@@ -55,7 +59,26 @@ class EfsExtension(Extension):
             return self.create_file_system
         if _MOUNT_TARGETS.fullmatch(request.path):
             return {"POST": self.create_mount_target, "GET": self.describe_mount_targets}.get(request.method)
+        match = _TAGS.fullmatch(request.path)
+        if match and request.method == ("GET" if match["action"] == "tags" else "POST"):
+            return self.old_tags
         return None
+
+    def old_tags(self, request: AwsRequest, _forward: Forward) -> Response:
+        """DescribeTags, CreateTags and DeleteTags of a file system, on moto's tags of it."""
+        match = _TAGS.fullmatch(request.path)
+        efs, file_system_id = backend(request.region), match["file_system"]
+        if file_system_id not in efs.file_systems_by_id:
+            return efs_error("FileSystemNotFound", f"File system '{file_system_id}' does not exist.", 404)
+        tagging = efs.tagging_service
+        if match["action"] == "tags":
+            return json_response({"Tags": tagging.list_tags_for_resource(file_system_id)["Tags"]}, 200)
+        body = json.loads(request.body or b"{}")
+        if match["action"] == "create-tags":
+            tagging.tag_resource(file_system_id, body.get("Tags") or [])
+        else:
+            tagging.untag_resource_using_names(file_system_id, body.get("TagKeys") or [])
+        return Response(status=204)
 
     def create_file_system(self, request: AwsRequest, forward: Forward) -> Response:
         """moto's file system, unless it is a One Zone file system in a Local Zone."""
@@ -84,6 +107,12 @@ class EfsExtension(Extension):
             return response
         answer = json.loads(response.get_data())
         self.created_at[answer["MountTargetId"]] = time.monotonic()
+        if not body.get("SecurityGroups"):
+            # As AWS does, a mount target created without security groups gets the VPC's default one.
+            default = ec2_backends[DEFAULT_ACCOUNT_ID][request.region].get_security_group_from_name("default", subnet.vpc_id)
+            target = backend(request.region).mount_targets_by_id.get(answer["MountTargetId"])
+            if default is not None and target is not None:
+                target.security_groups = [default.id]
         answer["LifeCycleState"] = self.life_cycle_state(answer["MountTargetId"])
         response.set_data(json.dumps(answer))
         return response

@@ -11,6 +11,9 @@ is reconciled RECONCILE_DELAY after it appears or changes, then again every RECO
 - Kustomization: waits for its source and ``dependsOn`` to be Ready, builds ``spec.path`` of the source at
   its revision (``sandbox.kubernetes.kustomize``), applies every object (create or update, ``targetNamespace``
   honoured), prunes objects of its previous inventory when ``spec.prune``; ``status.inventory`` as Flux's.
+- Applying is server-side apply in effect: the fields a manifest sets are Flux's and are reset to the manifest on
+  every reconcile; fields it does not set (the replicas of a Deployment whose manifest has none, an env var another
+  client added) keep their live values; a field an earlier manifest set and the current one drops is removed.
 - HelmRelease: waits for its chart source (and ``dependsOn``), installs ``sandbox.kubernetes.charts``'s
   objects for the chart into ``targetNamespace`` (or its own), upgrades on change, uninstalls on delete.
   Values: each ``spec.valuesFrom`` entry (a ConfigMap's or Secret's ``valuesKey``, default ``values.yaml``;
@@ -21,6 +24,7 @@ is reconciled RECONCILE_DELAY after it appears or changes, then again every RECO
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import io
 import subprocess
@@ -34,7 +38,7 @@ import yaml
 
 from sandbox.kubernetes import charts
 from sandbox.kubernetes.kustomize import KustomizeError, build
-from sandbox.kubernetes.patch import merge_patch
+from sandbox.kubernetes.patch import merge_patch, strategic_merge
 from sandbox.kubernetes.store import ApiError, Obj, now
 
 if TYPE_CHECKING:
@@ -45,6 +49,21 @@ SOURCE, KUSTOMIZE, HELM = "source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.
 SOURCE_PLURALS = {"GitRepository": "gitrepositories", "HelmRepository": "helmrepositories",
                   "OCIRepository": "ocirepositories", "HelmChart": "helmcharts", "Bucket": "buckets"}
 APPLY_ORDER = {"Namespace": 0, "CustomResourceDefinition": 1, "ServiceAccount": 2, "ClusterRole": 2, "Role": 2}
+
+
+def dropped(previous: Any, current: Any) -> Obj:
+    """A strategic merge patch removing the map keys ``previous`` (an applied body) set and ``current`` no longer does."""
+    if not isinstance(previous, dict) or not isinstance(current, dict):
+        return {}
+    patch: Obj = {}
+    for key, value in previous.items():
+        if key not in current:
+            patch[key] = None
+        elif isinstance(value, dict) and isinstance(current[key], dict):
+            inner = dropped(value, current[key])
+            if inner:
+                patch[key] = inner
+    return patch
 
 
 def ready_condition(obj: Obj | None) -> bool:
@@ -58,6 +77,8 @@ class Flux:
         self.store = cluster.store
         self.checked: dict[str, tuple[float, Any]] = {}  # uid -> (when reconciled, what it was reconciled at)
         self.inventories: dict[str, tuple[bool, list[tuple[tuple[str, str], str, str]]]] = {}  # uid -> (prune, objects)
+        # (type key, namespace, name) -> the body last applied: the fields Flux owns on that object.
+        self.applied: dict[tuple[tuple[str, str], str | None, str], Obj] = {}
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -233,12 +254,17 @@ class Flux:
             if current is None:
                 self.store.create(rtype, obj, ns)
             else:
-                desired = {**current, **{k: v for k, v in obj.items() if k not in ("metadata", "status")}}
+                body = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+                previous = self.applied.get((rtype.key, ns, name)) or {}
+                live = {k: v for k, v in current.items() if k not in ("metadata", "status")}
+                desired = {**current, **strategic_merge(strategic_merge(live, dropped(previous, body)), body)}
                 desired["metadata"] = {**current["metadata"], "labels": meta["labels"],
                                        "annotations": {**(current["metadata"].get("annotations") or {}),
                                                        **(meta.get("annotations") or {})}}
                 desired["metadata"].pop("resourceVersion", None)
                 self.store.update(rtype, desired, ns, name)
+            self.applied[(rtype.key, ns, name)] = copy.deepcopy(
+                {k: v for k, v in obj.items() if k not in ("metadata", "status")})
             applied.append((rtype.key, ns or "", name))
         return applied
 
