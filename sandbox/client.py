@@ -271,7 +271,7 @@ class Sandbox:
             "flux_manifests_file": str(FLUX_INSTALL_MANIFESTS),
             "site_kubeconfig_dir": str(self.state_dir / "kube"),
             # The sandbox's DMS puts its CDC latency into CloudWatch every second, not every minute.
-            "data_metric_period": 1,
+            "data_tier_metric_period": 1,
         }
         header = "# Written by `python -m sandbox up`; pass to playbooks as -e @<this file>. Dummy credentials.\n"
         self.vars_file.write_text(header + yaml.safe_dump(values, sort_keys=False))

@@ -18,9 +18,13 @@ from pathlib import Path
 
 from sandbox.client import Sandbox
 from sandbox.inventory import read_inventory
+from sandbox.writers import Application, create_table, kubernetes_client, never_two_writers, table_rows
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_INVENTORIES = ["inventories/outpost-lz", "inventories/dr-multi-region", "inventories/multi-region-ga"]
+DEFAULT_INVENTORIES = ["inventories/outpost-lz", "inventories/dr-multi-region", "inventories/multi-region-ga",
+                       "inventories/lz-region"]
+# The table the played application writes to in an architecture with a data tier.
+APP_TABLE = "wp_posts"
 
 
 @dataclass
@@ -36,9 +40,12 @@ class StepResult:
     changed: int | None = None
     expect_unchanged: bool = False
 
+    lost_writes: int = 0
+
     @property
     def ok(self) -> bool:
-        return self.serving_site == self.expected_site and not (self.expect_unchanged and self.changed)
+        return (self.serving_site == self.expected_site and not (self.expect_unchanged and self.changed)
+                and not self.lost_writes)
 
 
 @dataclass
@@ -85,16 +92,43 @@ class Drill:
         seconds = self.playbook("status.yml", *extra)
         return json.loads(status_file.read_text())["serving_site"], seconds
 
-    def playbook_step(self, step: str, playbook: str, expected: str, expect_unchanged: bool = False) -> None:
-        """Run a playbook as one step of the drill and record what it changed and which site serves after it."""
-        seconds = self.playbook(playbook)
-        self.record(step, expected, seconds, changed=self.last_timeline()["changed"], expect_unchanged=expect_unchanged)
+    def playbook_step(self, step: str, playbook: str, expected: str, expect_unchanged: bool = False,
+                      writer_database: dict | None = None) -> None:
+        """Run a playbook as one step of the drill and record what it changed and which site serves after it.
+
+        With ``writer_database`` (a site_database), the application is played throughout: the note says how many
+        writes the databases acknowledged, how many of them are missing from that database afterwards (the new
+        writer), and how many times the writes switched database.
+        """
+        writer = None
+        if writer_database:
+            writer = Application(self.sandbox, kubernetes_client(self.sandbox, writer_database["cluster"]),
+                                 writer_database["namespace"], APP_TABLE, str(writer_database["password"]))
+            writer.start()
+            time.sleep(2)
+        try:
+            seconds = self.playbook(playbook)
+            if writer:
+                time.sleep(2)  # the application writes to its new database
+        finally:
+            if writer:
+                writer.stop()
+        note, lost = "", 0
+        if writer:
+            acknowledged = {row for _host, row, *_ in writer.acknowledged}
+            lost = len(acknowledged - table_rows(self.sandbox, APP_TABLE, str(writer_database["password"]),
+                                                 writer_database["name"]))
+            note = (f"{len(acknowledged)} writes acknowledged, {lost} lost, "
+                    f"writer switched {never_two_writers(writer.acknowledged)} time(s)")
+        self.record(step, expected, seconds, note, changed=self.last_timeline()["changed"],
+                    expect_unchanged=expect_unchanged, lost_writes=lost)
 
     def record(self, step: str, expected: str, seconds: float, note: str = "", changed: int | None = None,
-               expect_unchanged: bool = False) -> None:
+               expect_unchanged: bool = False, lost_writes: int = 0) -> None:
         """Note which site serves after a step."""
         serving, _ = self.serving_site()
-        result = StepResult(self.architecture, step, expected, serving, seconds, note, changed, expect_unchanged)
+        result = StepResult(self.architecture, step, expected, serving, seconds, note, changed, expect_unchanged,
+                            lost_writes)
         self.results.append(result)
         print(f"  {self.architecture:16} {step:40} serving={serving:12} {seconds:6.1f} s "
               f"{'' if changed is None else f'changed={changed} '}{note}", flush=True)
@@ -110,6 +144,14 @@ class Drill:
         interval = sites[home]["traffic_health_check"]["request_interval"]
         threshold = sites[home]["traffic_health_check"]["failure_threshold"]
 
+        # Sites with a database: what the played application needs to write through their apps.
+        databases = {name: {**site["site_database"], "cluster": site["site_cluster"]["name"],
+                            "namespace": site.get("data_tier_namespace", "default")}
+                     for name, site in sites.items() if site.get("site_database") and site.get("site_cluster")}
+        if home in databases:
+            # The home site's application already has data: DMS needs a table to replicate.
+            create_table(self.sandbox, databases[home]["name"], APP_TABLE, str(databases[home]["password"]), rows=100)
+
         self.playbook_step("deploy.yml", "deploy.yml", home)
         self.playbook_step("deploy.yml again (changes nothing)", "deploy.yml", home, expect_unchanged=True)
 
@@ -124,8 +166,8 @@ class Drill:
         self.serving_site(expect=home)
         self.record(f"{home} recovers, no playbook run", home, time.monotonic() - started)
 
-        self.playbook_step("failover.yml (planned)", "failover.yml", target)
-        self.playbook_step("failback.yml", "failback.yml", home)
+        self.playbook_step("failover.yml (planned)", "failover.yml", target, writer_database=databases.get(target))
+        self.playbook_step("failback.yml", "failback.yml", home, writer_database=databases.get(home))
 
 
 def render_report(results: list[StepResult], timelines: list[dict]) -> str:
@@ -133,7 +175,8 @@ def render_report(results: list[StepResult], timelines: list[dict]) -> str:
     lines = ["# Drill report", "", "| architecture | step | expected | serving | seconds | changed | |",
              "|---|---|---|---|---:|---:|---|"]
     for result in results:
-        verdict = "ok" if result.ok else ("WRONG SITE" if result.serving_site != result.expected_site else "CHANGED")
+        verdict = "ok" if result.ok else ("WRONG SITE" if result.serving_site != result.expected_site
+                                          else "LOST WRITES" if result.lost_writes else "CHANGED")
         changed = "" if result.changed is None else result.changed
         lines.append(f"| {result.architecture} | {result.step} | {result.expected_site} | {result.serving_site} "
                      f"| {result.seconds:.1f} | {changed} | {verdict} {result.note} |")

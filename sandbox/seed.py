@@ -94,7 +94,7 @@ def load_inventory(path: str | Path) -> Inventory:
     sites = [SiteSpec.from_hostvars(name, variables) for name, variables in groups.get("sites", {}).items()]
     everyone = groups.get("all", {}).values()
     zones = {variables["traffic_hosted_zone"] for variables in everyone if "traffic_hosted_zone" in variables}
-    instance = next((v["data_replication_instance"] for v in everyone if v.get("data_replication_instance")), None)
+    instance = next((v["data_tier_replication_instance"] for v in everyone if v.get("data_tier_replication_instance")), None)
     domain = next((v["traffic_certificate_domain"] for v in everyone if v.get("traffic_certificate_domain")), None)
     return Inventory(Path(path).resolve(), sites, sorted(zones), instance, domain)
 
@@ -239,7 +239,7 @@ class Seeder:
     def replication_instance(self, spec: dict[str, str], sites: list[SiteSpec], created: list[str]) -> str:
         """The ARN of the DMS replication instance ``spec`` names, created the first time in the first site's Region."""
         if not spec.get("identifier"):
-            raise InventoryError("data_replication_instance needs an identifier (and optionally a class).")
+            raise InventoryError("data_tier_replication_instance needs an identifier (and optionally a class).")
         dms = self.client("dms", sites[0].region)
         filters = [{"Name": "replication-instance-id", "Values": [spec["identifier"]]}]
         found = find(lambda: dms.describe_replication_instances(Filters=filters)["ReplicationInstances"],

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 
 from sandbox.client import Sandbox
+from sandbox.writers import kubernetes_client
 
 REPO = Path(__file__).resolve().parents[2]
 RECAP = re.compile(r"^(?P<host>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
@@ -112,7 +113,7 @@ def accelerator_snapshot(sandbox: Sandbox, name: str) -> dict | None:
 
 def kubernetes_api(sandbox: Sandbox, cluster: str) -> client.ApiClient:
     """A kubernetes client for one of the sandbox's clusters (its kubeconfig has a context per cluster)."""
-    return config.new_client_from_config(str(sandbox.state_dir / "kubeconfig"), context=cluster)
+    return kubernetes_client(sandbox, cluster)
 
 
 # What a workload or configuration object is, apart from what controllers keep updating (status, resourceVersion).
@@ -160,6 +161,14 @@ def everything_snapshot(sandbox: Sandbox) -> dict:
         "gitops_remote": subprocess.run(["git", "ls-remote", str(sandbox.state_dir / "gitops.git")],
                                         capture_output=True, text=True, check=True).stdout,
     }
+
+
+def serving_site(sandbox: Sandbox, inventory: str) -> str:
+    """Ask the read-only status playbook which site the traffic manager sends users to."""
+    status_file = sandbox.state_dir / "status.json"
+    run = run_playbook(sandbox, inventory, "status.yml", "-e", f"traffic_status_file={status_file}")
+    assert run.returncode == 0, run.output
+    return json.loads(status_file.read_text())["serving_site"]
 
 
 def run_changing_nothing(sandbox: Sandbox, inventory: str, playbook: str, *extra: str) -> PlaybookRun:

@@ -5,14 +5,13 @@ The tests run in file order and share one sandbox: each step starts from the sta
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 
 from kubernetes import client
 
-from .conftest import aws_client, kubernetes_api, route53_snapshot, run_changing_nothing, run_playbook
+from .conftest import aws_client, kubernetes_api, route53_snapshot, run_changing_nothing, run_playbook, serving_site
 
 pytestmark = pytest.mark.integration
 
@@ -23,11 +22,7 @@ NAME = "www.example.com"
 
 
 def serving(sandbox) -> str:
-    """Ask the read-only status playbook which site Route 53 answers with."""
-    status_file = sandbox.state_dir / "status.json"
-    run = run_playbook(sandbox, INVENTORY, "status.yml", "-e", f"traffic_status_file={status_file}")
-    assert run.returncode == 0, run.output
-    return json.loads(status_file.read_text())["serving_site"]
+    return serving_site(sandbox, INVENTORY)
 
 
 def test_deploy_check_mode_on_a_new_account_changes_nothing(sandbox):

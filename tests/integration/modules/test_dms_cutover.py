@@ -10,13 +10,14 @@ The tests run in file order and share one sandbox.
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 
 import pymysql
 import pytest
 from kubernetes import client
+
+from sandbox.writers import Application, never_two_writers, table_rows
 
 from ..conftest import kubernetes_api
 from .plays import REPO, task
@@ -28,74 +29,6 @@ REGION, CLUSTER, NAMESPACE = "us-east-1", "eks-ha-data", "wordpress"
 PASSWORD = "wordpress99"
 TASK = "wordpress-lz-to-region"
 HOME, STANDBY = "wordpress", "wordpress-region"
-
-
-# -- the application: writes through whichever database its ready Deployments name ----------------
-
-
-class Application(threading.Thread):
-    """Writes a row every ~20 ms through each ready Deployment's database; records acknowledged writes."""
-
-    def __init__(self, sandbox, api):
-        super().__init__(daemon=True)
-        self.api = client.AppsV1Api(api)
-        self.local = {(d["aws_host"], d["aws_port"]): (d["local_host"], d["local_port"])
-                      for d in sandbox.status()["databases"]}
-        self.acknowledged = []  # (database host, row id, sent at, acknowledged at)
-        self.stopped = threading.Event()
-
-    def hosts(self):
-        hosts = set()
-        for deployment in self.api.list_namespaced_deployment(NAMESPACE).items:
-            if deployment.status and deployment.status.ready_replicas:
-                env = {e.name: e.value for e in deployment.spec.template.spec.containers[0].env or []}
-                hosts.add(env.get("WORDPRESS_DB_HOST"))
-        return hosts
-
-    def write(self, host):
-        name, _, port = host.partition(":")
-        local_host, local_port = self.local[(name, int(port or 3306))]
-        row = uuid.uuid4().hex
-        sent = time.monotonic()
-        try:
-            with pymysql.connect(host=local_host, port=local_port, user="wordpress", password=PASSWORD,
-                                 database="wordpress", autocommit=True, connect_timeout=2) as connection:
-                with connection.cursor() as cursor:
-                    cursor.execute("INSERT INTO posts (id, body) VALUES (%s, %s)", (row, host))
-        except pymysql.MySQLError:
-            return  # not acknowledged: the application would retry or report it
-        self.acknowledged.append((host, row, sent, time.monotonic()))
-
-    def run(self):
-        deadline = time.monotonic() + 600
-        while not self.stopped.is_set() and time.monotonic() < deadline:
-            for host in self.hosts():
-                self.write(host)
-            time.sleep(0.02)
-
-    def stop(self):
-        self.stopped.set()
-        self.join(timeout=10)
-
-
-def rows(sandbox, name):
-    database = sandbox.database(name)
-    with pymysql.connect(host=database["local_host"], port=database["local_port"], user="wordpress", password=PASSWORD,
-                         database="wordpress") as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM posts")
-        return {row[0] for row in cursor.fetchall()}
-
-
-def never_two_writers(acknowledged):
-    """The writes, in time order, switch database at most once per cutover: no interleaving of two writers."""
-    ordered = sorted(acknowledged, key=lambda write: write[2])
-    for earlier, later in zip(ordered, ordered[1:]):
-        if earlier[0] != later[0]:
-            # Every write to the old database was acknowledged before the first write to the new one was sent.
-            old_writes = [w for w in ordered if w[0] == earlier[0] and w[2] <= later[2]]
-            assert max(w[3] for w in old_writes) <= later[2], (earlier, later)
-    switches = sum(1 for a, b in zip(ordered, ordered[1:]) if a[0] != b[0])
-    return switches
 
 
 # -- fixtures -------------------------------------------------------------------------------------
@@ -202,6 +135,10 @@ def test_bad_input_fails_with_one_sentence(run, apps):
         (dict(state="cutover", applications=TO_REGION, max_lag_seconds=-1), "max_lag_seconds must be 0 or more"),
         (dict(state="cutover", applications=TO_REGION, replication_task="nope"), "Replication task nope was not found"),
         (dict(state="replicating", replication_task="nope"), "to create it give source_endpoint_arn"),
+        (dict(state="replicating", replication_task="nope", source_endpoint_arn="arn:aws:dms:us-east-1:123456789012:endpoint:A",
+              target_endpoint_arn="arn:aws:dms:us-east-1:123456789012:endpoint:B", schemas=["wordpress"],
+              replication_instance="no-such-instance"), "Replication instance no-such-instance (replication_instance) was not found"),
+        (dict(state="replicating", replication_instance="a", replication_instance_arn="b"), "mutually exclusive"),
     ]
     play = run.parallel("dms_cutover", [dict(connection(), **dict({"replication_task": TASK}, **args)) for args, _ in cases])
     for (args, sentence), result in zip(cases, play.results):
@@ -217,14 +154,27 @@ def test_replicating_creates_and_starts_the_task(run, sandbox, endpoints, schema
     assert created["changed"] and created["task_status"] == "running", created
     assert not again["changed"]
     deadline = time.monotonic() + 30
-    while rows(sandbox, "eks-ha-region-db") != rows(sandbox, "eks-ha-lz-db"):
+    while table_rows(sandbox, "posts", PASSWORD, "eks-ha-region-db") != table_rows(sandbox, "posts", PASSWORD, "eks-ha-lz-db"):
         assert time.monotonic() < deadline, "the full load did not copy the rows"
         time.sleep(0.2)
 
 
+def test_replicating_points_the_applications_at_the_source(run, sandbox, apps, hosts):
+    """What deploy ensures: every app writes to the home database; replicas are left alone; then nothing changes."""
+    point_at = [{"op": "replace", "path": "/spec/template/spec/containers/0/env/0/value", "value": "elsewhere.example"}]
+    apps.patch_namespaced_deployment(STANDBY, NAMESPACE, point_at)
+    planned = run(cutover("replicating", applications=TO_HOME, check=True, diff=True))[0]
+    assert planned["changed"] and planned["actions"] == [f"Point {NAMESPACE}/{STANDBY} at {hosts['lz']}."], planned
+    assert app_hosts(apps)[STANDBY] == "elsewhere.example"
+    pointed, again = run(cutover("replicating", applications=TO_HOME), cutover("replicating", applications=TO_HOME)).results
+    assert pointed["changed"] and pointed["writer_after"] == hosts["lz"], pointed
+    assert app_hosts(apps) == {HOME: hosts["lz"], STANDBY: hosts["lz"]} and not again["changed"]
+    assert apps.read_namespaced_deployment(STANDBY, NAMESPACE).spec.replicas == 1
+
+
 def test_cutover_is_refused_over_the_lag_budget(run, sandbox, apps, hosts):
     sandbox.dms_delay(0.5)
-    writer = Application(sandbox, apps.api_client)
+    writer = Application(sandbox, apps.api_client, NAMESPACE, "posts", PASSWORD)
     writer.start()
     try:
         time.sleep(4)  # ~200 writes queue up behind a half-second apply delay
@@ -245,7 +195,7 @@ def test_check_mode_shows_the_plan(run, sandbox, apps, hosts):
 
 
 def test_failover_loses_no_acknowledged_write(run, sandbox, apps, hosts):
-    writer = Application(sandbox, apps.api_client)
+    writer = Application(sandbox, apps.api_client, NAMESPACE, "posts", PASSWORD)
     writer.start()
     time.sleep(2)
     try:
@@ -259,13 +209,13 @@ def test_failover_loses_no_acknowledged_write(run, sandbox, apps, hosts):
     assert apps.read_namespaced_deployment(HOME, NAMESPACE).spec.replicas == 0
     acknowledged = {row for _host, row, _sent, _ack in writer.acknowledged}
     assert {h for h, *_ in writer.acknowledged} == {hosts["lz"], hosts["region"]}
-    assert acknowledged <= rows(sandbox, "eks-ha-region-db")
+    assert acknowledged <= table_rows(sandbox, "posts", PASSWORD, "eks-ha-region-db")
     assert never_two_writers(writer.acknowledged) == 1
     assert not run(cutover(applications=TO_REGION))[0]["changed"]
 
 
 def test_failback_reverses_replication_and_loses_nothing(run, sandbox, apps, hosts):
-    writer = Application(sandbox, apps.api_client)
+    writer = Application(sandbox, apps.api_client, NAMESPACE, "posts", PASSWORD)
     writer.start()
     time.sleep(2)
     try:
@@ -278,7 +228,7 @@ def test_failback_reverses_replication_and_loses_nothing(run, sandbox, apps, hos
     assert app_hosts(apps) == {HOME: hosts["lz"], STANDBY: hosts["lz"]}
     assert apps.read_namespaced_deployment(HOME, NAMESPACE).spec.replicas == 1  # as before its quiesce
     assert task_status(sandbox) == "running" and task_status(sandbox, f"{TASK}-reverse") == "stopped"
-    assert {row for _h, row, *_ in writer.acknowledged} <= rows(sandbox, "eks-ha-lz-db")
+    assert {row for _h, row, *_ in writer.acknowledged} <= table_rows(sandbox, "posts", PASSWORD, "eks-ha-lz-db")
     assert never_two_writers(writer.acknowledged) == 1
     assert not run(cutover("reverse", applications=TO_HOME))[0]["changed"]
 
@@ -290,4 +240,4 @@ def test_second_round_resumes_the_stopped_tasks(run, sandbox, apps, hosts):
     assert over["changed"] and back["changed"], (over, back)
     assert any(f"Start replication task {TASK}-reverse with resume-processing" in a for a in back["actions"])
     assert any(f"Start replication task {TASK} with resume-processing" in a for a in back["actions"])
-    assert rows(sandbox, "eks-ha-lz-db") == rows(sandbox, "eks-ha-region-db")
+    assert table_rows(sandbox, "posts", PASSWORD, "eks-ha-lz-db") == table_rows(sandbox, "posts", PASSWORD, "eks-ha-region-db")
