@@ -115,6 +115,12 @@ def decoded_user_data(user_data: Any) -> str:
         return ""
 
 
+def launch_template_data(group: Any) -> dict[str, Any]:
+    """The launch template data a group launches with. Read from the version's data: moto keeps the user data of
+    versions made by CreateLaunchTemplateVersion as plain text, which its own ``user_data`` accessors reject."""
+    return group.ec2_launch_template.get_version(group.launch_template_version).data
+
+
 class AutoScalingExtension(Extension):
     service = "autoscaling"
 
@@ -144,7 +150,7 @@ class AutoScalingExtension(Extension):
             for group in list(backend.autoscaling_groups.values()):
                 if group.ec2_launch_template is None:
                     continue
-                bootstrap = parse_user_data(decoded_user_data(group.user_data))
+                bootstrap = parse_user_data(decoded_user_data(launch_template_data(group).get("UserData")))
                 cluster = self.clusters.get(region, bootstrap.cluster) if bootstrap else None
                 if cluster is None:
                     continue
