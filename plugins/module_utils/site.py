@@ -99,7 +99,7 @@ def vpc_problem(option, subnets, vpc_id):
 
 def site_kind_of(subnets):
     """The most specific site kind among ``subnets`` (outpost, then local_zone, then region); None for no subnets."""
-    kinds = [s["site_kind"] for s in subnets]
+    kinds = [s["site_kind"] for s in subnets if s["site_kind"] in KIND_ORDER]
     return max(kinds, key=KIND_ORDER.index) if kinds else None
 
 
@@ -145,10 +145,10 @@ def group_problem(group, subnets, kind, local_cluster_outposts=None):
     None. ``kind`` is the group's kind from ``group_kind``; ``local_cluster_outposts`` the Outpost ARNs of a local
     cluster (None for a cluster in the Region)."""
     label = f"node_groups[{group['name']}]"
-    kinds = sorted({s["site_kind"] for s in subnets}, key=KIND_ORDER.index)
-    if None in kinds:
+    if any(s["site_kind"] not in KIND_ORDER for s in subnets):
         return (f"{label}.subnets has subnets in zones that are neither Availability Zones nor Local Zones; a node "
                 "group runs in the Region, a Local Zone or an Outpost.")
+    kinds = sorted({s["site_kind"] for s in subnets}, key=KIND_ORDER.index)
     if len(kinds) > 1:
         return (f"{label}.subnets mixes {' and '.join(KIND_WORDS[k] for k in kinds)} subnets; give each site kind "
                 "its own node group, so that each gets the kind of nodes its location supports.")
