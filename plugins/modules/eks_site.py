@@ -275,7 +275,9 @@ cluster:
     vpc_id: {description: The cluster's VPC., type: str}
     subnet_ids: {description: The control plane's subnets., type: list, elements: str}
     cluster_security_group_id: {description: The security group EKS made for the cluster., type: str}
-    outpost: {description: The C(outpostConfig) of a local cluster on an Outpost, else null., type: dict}
+    outpost:
+      description: The C(outpostConfig) of a local cluster on an Outpost (null for a cluster in the Region).
+      type: dict
     adopted: {description: Whether the cluster existed before this run., type: bool}
 site_kind:
   description: The site's kind, from its node groups' subnets (or the cluster's without node groups); an Outpost
@@ -302,7 +304,9 @@ node_groups:
   contains:
     name: {description: The node group name., type: str}
     kind: {description: V(managed) or V(self_managed)., type: str}
-    site_kind: {description: V(region), V(local_zone) or V(outpost)., type: str}
+    site_kind:
+      description: V(region), V(local_zone) or V(outpost).
+      type: str
     zones: {description: The zones of its subnets., type: list, elements: str}
     subnet_ids: {description: Its subnets., type: list, elements: str}
     instance_type: {description: The instance type., type: str}
@@ -313,7 +317,9 @@ node_groups:
     taints: {description: Node taints (Kubernetes form)., type: list, elements: dict}
     auto_scaling_group_name: {description: The Auto Scaling group of a self-managed group., type: str}
     launch_template_name: {description: The launch template of a self-managed group., type: str}
-    placement_group: {description: The spread placement group, when asked for., type: str}
+    placement_group:
+      description: The spread placement group (with O(node_groups[].spread_placement)).
+      type: str
 security_group_ids:
   description: The cluster security group, the control plane's additional groups and the shared node group, if any.
   returned: success
