@@ -8,6 +8,7 @@ untouched. ``install`` runs once at server start to adjust moto's in-memory tabl
 from __future__ import annotations
 
 from sandbox.databases import DatabaseRegistry
+from sandbox.extensions.autoscaling import AutoScalingExtension
 from sandbox.extensions.base import Extension
 from sandbox.extensions.dms import DmsExtension
 from sandbox.extensions.ec2 import Ec2Extension
@@ -30,6 +31,7 @@ def build_extensions(sites: SiteRegistry, time_scale: float, clusters: ClusterRe
     """
     extensions: list[Extension] = [Ec2Extension(), OutpostsExtension(sites), Route53Extension(sites, time_scale),
                                    EfsExtension(time_scale)]
-    return extensions + [EksExtension(clusters or ClusterRegistry(None, time_scale, sites)),
+    clusters = clusters or ClusterRegistry(None, time_scale, sites)
+    return extensions + [EksExtension(clusters), AutoScalingExtension(clusters),
                          GlobalAcceleratorExtension(sites, time_scale, ga_deploy_seconds),
                          DmsExtension(databases or DatabaseRegistry(None, sites), time_scale)]

@@ -1,15 +1,20 @@
-"""EC2: Local Zones, subnets on Outposts, and what instance types Local Zones offer.
+"""EC2: Local Zones, subnets on Outposts, what instance types Local Zones offer, and placement groups.
 
 moto 5.2 knows only Region Availability Zones, ignores ``OutpostArn`` on ``CreateSubnet`` and fails
 on the ``outpost-arn`` subnet filter. Local Zones are added to moto's zone table, keyed by their
 zone group rather than their Region: moto creates subnets in any zone of that table but lists only
 the zones keyed by the caller's Region, so Local Zones stay out of its default answers, as they
 must. ``DescribeAvailabilityZones`` is answered here, to list them when the caller asks for them.
+
+moto has no placement groups; CreatePlacementGroup, DescribePlacementGroups and DeletePlacementGroup are answered
+here from a table of this extension (strategy, spread level, partition count and tags as given).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import threading
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +96,11 @@ ZONE_ELEMENTS = {
 class Ec2Extension(Extension):
     service = "ec2"
 
+    def __init__(self) -> None:
+        # (Region, group name) -> the placement group as DescribePlacementGroups describes it.
+        self.placement_groups: dict[tuple[str, str], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
     def install(self) -> None:
         """Add the Local Zones to moto's zone table and their offerings to its offering tables."""
         for local_zone in LOCAL_ZONES:
@@ -104,6 +114,9 @@ class Ec2Extension(Extension):
             "DescribeAvailabilityZones": self.describe_availability_zones,
             "CreateSubnet": self.create_subnet,
             "DescribeSubnets": self.describe_subnets,
+            "CreatePlacementGroup": self.create_placement_group,
+            "DescribePlacementGroups": self.describe_placement_groups,
+            "DeletePlacementGroup": self.delete_placement_group,
         }.get(request.action or "")
 
     def describe_availability_zones(self, request: AwsRequest, forward: Forward) -> Response:
@@ -151,6 +164,66 @@ class Ec2Extension(Extension):
             if not matches(document.text("outpostArn", item), wanted):
                 subnet_set.remove(item)
         return replace_body(response, document)
+
+
+    # -- placement groups -------------------------------------------------------------------------
+
+    def create_placement_group(self, request: AwsRequest, forward: Forward) -> Response:
+        params = request.params
+        name = params.get("GroupName", "")
+        strategy = params.get("Strategy", "")
+        if strategy not in ("cluster", "spread", "partition"):
+            return ec2_error("InvalidParameterValue", f"Value ({strategy}) for parameter strategy is invalid.")
+        tags = [{"key": params[key], "value": params.get(key[:-3] + "Value", "")}
+                for key in sorted(params) if key.startswith("TagSpecification.1.Tag.") and key.endswith(".Key")]
+        group_id = "pg-" + uuid.uuid4().hex[:17]
+        account = DEFAULT_ACCOUNT_ID
+        group = {"groupName": name, "state": "available", "strategy": strategy,
+                 "partitionCount": params.get("PartitionCount"), "groupId": group_id,
+                 "spreadLevel": params.get("SpreadLevel") or ("rack" if strategy == "spread" else None),
+                 "groupArn": f"arn:aws:ec2:{request.region}:{account}:placement-group/{name}", "tags": tags}
+        with self._lock:
+            if (request.region, name) in self.placement_groups:
+                return ec2_error("InvalidPlacementGroup.Duplicate", f"The Placement Group '{name}' already exists.")
+            self.placement_groups[(request.region, name)] = group
+        document = XmlDocument.new("CreatePlacementGroupResponse", EC2_NAMESPACE)
+        document.add(None, "requestId", request_id())
+        document.add(None, "return", True)
+        render_placement_group(document, document.add(None, "placementGroup"), group)
+        return document.response()
+
+    def describe_placement_groups(self, request: AwsRequest, forward: Forward) -> Response:
+        names = request.param_list("GroupName")
+        ids = request.param_list("GroupId")
+        with self._lock:
+            groups = [g for (region, _), g in self.placement_groups.items() if region == request.region]
+        for name in names:
+            if not any(g["groupName"] == name for g in groups):
+                return ec2_error("InvalidPlacementGroup.Unknown", f"The Placement Group '{name}' is unknown.")
+        selected = [g for g in groups if (not names or g["groupName"] in names) and (not ids or g["groupId"] in ids)]
+        document = XmlDocument.new("DescribePlacementGroupsResponse", EC2_NAMESPACE)
+        document.add(None, "requestId", request_id())
+        group_set = document.add(None, "placementGroupSet")
+        for group in selected:
+            render_placement_group(document, document.add(group_set, "item"), group)
+        return document.response()
+
+    def delete_placement_group(self, request: AwsRequest, forward: Forward) -> Response:
+        name = request.params.get("GroupName", "")
+        with self._lock:
+            if self.placement_groups.pop((request.region, name), None) is None:
+                return ec2_error("InvalidPlacementGroup.Unknown", f"The Placement Group '{name}' is unknown.")
+        document = XmlDocument.new("DeletePlacementGroupResponse", EC2_NAMESPACE)
+        document.add(None, "requestId", request_id())
+        document.add(None, "return", True)
+        return document.response()
+
+
+def render_placement_group(document: XmlDocument, element: Any, group: dict[str, Any]) -> None:
+    document.add_fields(element, {k: v for k, v in group.items() if k != "tags"})
+    tag_set = document.add(element, "tagSet")
+    for tag in group["tags"]:
+        document.add_fields(document.add(tag_set, "item"), tag)
 
 
 def backend(request: AwsRequest) -> Any:

@@ -3,6 +3,9 @@
 moto keeps the EKS records; this extension starts a sandbox cluster (``sandbox.kubernetes``) for each
 cluster EKS creates and rewrites CreateCluster/DescribeCluster answers so ``endpoint`` is that cluster's
 HTTPS listener, ``certificateAuthority.data`` the base64 PEM of the sandbox CA, and ``status`` ACTIVE.
+As EKS does, CreateCluster also makes the cluster security group in the cluster's VPC, and the cluster's
+``resourcesVpcConfig`` reports ``vpcId``, ``clusterSecurityGroupId`` and the endpoint access defaults (public on,
+private off) that moto leaves out.
 Managed node groups become Node objects: CreateNodegroup adds ``desiredSize`` nodes, UpdateNodegroupConfig
 adds or removes nodes to match a new ``desiredSize``, DeleteNodegroup removes them.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -61,6 +65,8 @@ class EksExtension(Extension):
     def create_cluster(self, request: AwsRequest, forward: Forward) -> Response:
         body = json.loads(request.body or b"{}")
         response = forward(request)
+        if response.status_code == 200:
+            complete_vpc_config(request.region, body["name"])
         if response.status_code == 200 and body.get("outpostConfig"):
             config = dict(body["outpostConfig"])
             config.setdefault("controlPlanePlacement", {})
@@ -84,6 +90,8 @@ class EksExtension(Extension):
             return response
         answer = json.loads(response.get_data())
         record = answer["cluster"]
+        record["resourcesVpcConfig"] = eks_backends[DEFAULT_ACCOUNT_ID][request.region].describe_cluster(
+            record["name"]).resources_vpc_config
         cluster = self.clusters.register(spec_of(record, request.region))
         record.update(endpoint=cluster.endpoint, status="ACTIVE",
                       certificateAuthority={"data": base64.b64encode(self.clusters.tls.ca_pem).decode()})
@@ -143,6 +151,29 @@ class EksExtension(Extension):
                       for t in nodegroup.get("taints") or []]
             cluster.add_nodes(wanted - len(current), instance_type, subnet_zones(region, nodegroup.get("subnets") or []),
                               labels, taints)
+
+
+def complete_vpc_config(region: str, name: str) -> None:
+    """Fill in what EKS adds to a new cluster's VPC configuration: its VPC, its cluster security group (created
+    here, tagged as EKS tags it) and the endpoint access defaults."""
+    config = eks_backends[DEFAULT_ACCOUNT_ID][region].describe_cluster(name).resources_vpc_config
+    config.setdefault("endpointPublicAccess", True)
+    config.setdefault("endpointPrivateAccess", False)
+    config.setdefault("publicAccessCidrs", ["0.0.0.0/0"])
+    config.setdefault("securityGroupIds", [])
+    ec2 = ec2_backends[DEFAULT_ACCOUNT_ID][region]
+    try:
+        vpc_id = ec2.get_subnet((config.get("subnetIds") or [])[0]).vpc_id
+    except Exception:  # no subnets, or subnets moto does not know: nothing to attach a security group to
+        return
+    config.setdefault("vpcId", vpc_id)
+    if "clusterSecurityGroupId" not in config:
+        suffix = uuid.uuid4().hex[:10]
+        group = ec2.create_security_group(
+            f"eks-cluster-sg-{name}-{suffix}", "EKS created security group applied to ENI that is attached to EKS "
+            "Control Plane master nodes, as well as any managed workloads.", vpc_id=vpc_id,
+            tags={"aws:eks:cluster-name": name, f"kubernetes.io/cluster/{name}": "owned"})
+        config["clusterSecurityGroupId"] = group.id
 
 
 def spec_of(record: dict[str, Any], region: str) -> ClusterSpec:
