@@ -11,7 +11,7 @@ is reconciled RECONCILE_DELAY after it appears or changes, then again every RECO
 - Kustomization: waits for its source and ``dependsOn`` to be Ready, builds ``spec.path`` of the source at
   its revision (``sandbox.kubernetes.kustomize``), applies every object (create or update, ``targetNamespace``
   honoured), prunes objects of its previous inventory when ``spec.prune``; ``status.inventory`` as Flux's.
-- Applying is server-side apply in effect: the fields a manifest sets are Flux's and are reset to the manifest on
+- A Kustomization applies like server-side apply: the fields a manifest sets are Flux's and are reset to the manifest on
   every reconcile; fields it does not set (the replicas of a Deployment whose manifest has none, an env var another
   client added) keep their live values; a field an earlier manifest set and the current one drops is removed.
 - HelmRelease: waits for its chart source (and ``dependsOn``), installs ``sandbox.kubernetes.charts``'s
@@ -38,7 +38,7 @@ import yaml
 
 from sandbox.kubernetes import charts
 from sandbox.kubernetes.kustomize import KustomizeError, build
-from sandbox.kubernetes.patch import merge_patch, strategic_merge
+from sandbox.kubernetes.patch import MERGE_KEYS, merge_patch, strategic_merge
 from sandbox.kubernetes.store import ApiError, Obj, now
 
 if TYPE_CHECKING:
@@ -52,7 +52,10 @@ APPLY_ORDER = {"Namespace": 0, "CustomResourceDefinition": 1, "ServiceAccount": 
 
 
 def dropped(previous: Any, current: Any) -> Obj:
-    """A strategic merge patch removing the map keys ``previous`` (an applied body) set and ``current`` no longer does."""
+    """A strategic merge patch removing what ``previous`` (an applied body) set and ``current`` no longer does.
+
+    Map keys go with ``null``; elements of lists that merge by a key (containers, env, ...) with ``$patch: delete``.
+    """
     if not isinstance(previous, dict) or not isinstance(current, dict):
         return {}
     patch: Obj = {}
@@ -63,6 +66,21 @@ def dropped(previous: Any, current: Any) -> Obj:
             inner = dropped(value, current[key])
             if inner:
                 patch[key] = inner
+        elif key in MERGE_KEYS and isinstance(value, list) and isinstance(current[key], list):
+            name = MERGE_KEYS[key]
+            now_by_key = {item.get(name): item for item in current[key] if isinstance(item, dict)}
+            changes = []
+            for item in value:
+                if not isinstance(item, dict) or name not in item:
+                    continue
+                if item[name] not in now_by_key:
+                    changes.append({name: item[name], "$patch": "delete"})
+                else:
+                    inner = dropped(item, now_by_key[item[name]])
+                    if inner:
+                        changes.append({name: item[name], **inner})
+            if changes:
+                patch[key] = changes
     return patch
 
 
@@ -236,8 +254,13 @@ class Flux:
         return rtype.namespaced if rtype else kind not in ("Namespace", "CustomResourceDefinition", "ClusterRole",
                                                            "ClusterRoleBinding")
 
-    def apply_all(self, objects: list[Obj], namespace: str | None, labels: dict[str, str]) -> list[tuple[tuple[str, str], str, str]]:
-        """Create or update each object (namespaces and CRDs first); return (type key, namespace, name) of each."""
+    def apply_all(self, objects: list[Obj], namespace: str | None, labels: dict[str, str],
+                  server_side: bool = True) -> list[tuple[tuple[str, str], str, str]]:
+        """Create or update each object (namespaces and CRDs first); return (type key, namespace, name) of each.
+
+        ``server_side``: fields the manifest does not set keep their live values (a Kustomization); otherwise the
+        manifest replaces the object's spec (a Helm release's rendered objects).
+        """
         applied = []
         for obj in sorted(objects, key=lambda o: APPLY_ORDER.get(o.get("kind"), 3)):
             rtype = self.store.type_for_kind(obj.get("apiVersion", ""), obj.get("kind", ""))
@@ -257,7 +280,8 @@ class Flux:
                 body = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
                 previous = self.applied.get((rtype.key, ns, name)) or {}
                 live = {k: v for k, v in current.items() if k not in ("metadata", "status")}
-                desired = {**current, **strategic_merge(strategic_merge(live, dropped(previous, body)), body)}
+                desired = {**current, **(strategic_merge(strategic_merge(live, dropped(previous, body)), body)
+                                         if server_side else body)}
                 desired["metadata"] = {**current["metadata"], "labels": meta["labels"],
                                        "annotations": {**(current["metadata"].get("annotations") or {}),
                                                        **(meta.get("annotations") or {})}}
@@ -333,10 +357,9 @@ class Flux:
             return
         try:
             objects = charts.render(chart, version, meta["name"], namespace, values)
-            applied = self.apply_all(objects, None, {"helm.toolkit.fluxcd.io/name": meta["name"],
-                                                     "helm.toolkit.fluxcd.io/namespace": meta["namespace"],
-                                                     "app.kubernetes.io/managed-by": "Helm",
-                                                     "helm.sh/chart": f"{chart}-{version}"})
+            applied = self.apply_all(objects, None, server_side=False, labels={
+                "helm.toolkit.fluxcd.io/name": meta["name"], "helm.toolkit.fluxcd.io/namespace": meta["namespace"],
+                "app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": f"{chart}-{version}"})
         except ApiError as error:
             return self.set_ready(HELM, "helmreleases", release, False,
                                   "UpgradeFailed" if installed else "InstallFailed", error.message,

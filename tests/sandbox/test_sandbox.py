@@ -246,6 +246,7 @@ def test_vars_file_has_exactly_the_playbook_keys(sandbox: Sandbox) -> None:
         "gitops_repo_remote": (sandbox.state_dir / "gitops.git").as_uri(),
         "flux_manifests_file": values["flux_manifests_file"],
         "site_kubeconfig_dir": str(sandbox.state_dir / "kube"),
+        "data_tier_metric_period": 1,
     }
     assert (sandbox.state_dir / "gitops.git" / "HEAD").exists()
     assert "kind: CustomResourceDefinition" in Path(values["flux_manifests_file"]).read_text()
