@@ -166,6 +166,11 @@ class Drill:
         self.serving_site(expect=home)
         self.record(f"{home} recovers, no playbook run", home, time.monotonic() - started)
 
+        if home in databases:
+            # The outage cut DMS off from the home database, so its task failed (as in AWS). Deploy converges again:
+            # the task resumes (resume-processing) and catches up; failover.yml would refuse until it has.
+            self.playbook_step("deploy.yml after the recovery (replication resumed)", "deploy.yml", home)
+
         self.playbook_step("failover.yml (planned)", "failover.yml", target, writer_database=databases.get(target))
         self.playbook_step("failback.yml", "failback.yml", home, writer_database=databases.get(home))
 
