@@ -159,6 +159,16 @@ def lag(latest):
     return max(value for _timestamp, value in latest.values())
 
 
+def settled_from(quiesced_at, period):
+    """Earliest start of a datapoint that proves the drain: one whole period after the quiesce.
+
+    A latency of 0 only says the task had read (and applied) everything when it last read the source's log; that
+    read may predate the datapoint. Requiring the datapoint to begin a full period after the writers stopped means
+    the reads it reflects came after the last write.
+    """
+    return quiesced_at + datetime.timedelta(seconds=period)
+
+
 def drained(latest, since):
     """Whether both latencies are 0 in a datapoint that began at or after ``since`` (no older writes mixed in)."""
     return all(metric in latest and latest[metric][0] >= since and latest[metric][1] == 0 for metric in LATENCY_METRICS)

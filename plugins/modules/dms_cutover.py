@@ -17,7 +17,8 @@ description:
   - O(state=cutover) moves the writer from the task's source to its target. First it checks that the task runs and
     that its CDC latency is within O(max_lag_seconds). Then it quiesces every Deployment whose application writes to
     the source (scaled to 0; its replicas are remembered in an annotation). It waits until CloudWatch reports
-    C(CDCLatencySource) and C(CDCLatencyTarget) at 0 for a period that began after the quiesce, and stops the task.
+    C(CDCLatencySource) and C(CDCLatencyTarget) at 0 for a period that began at least one period after the quiesce
+    (so the reads it reflects came after the last write), and stops the task.
     Last, it points the O(applications) at the target database (the host variable, and the password through a
     Secret reference) and waits until they are Ready.
   - If the latency does not drain within O(drain_timeout), the quiesced writers are brought back on the old primary
@@ -432,13 +433,13 @@ class Run:
         if self.module.check_mode:
             return result
         started = time.monotonic()
-        quiesced_at = utcnow().replace(microsecond=0)
+        quiesced_at = utcnow()
         for writer in writers:
             self.quiesce(writer)
         self.wait_quiet(writers)
         self.timed("quiesce", started)
         started = time.monotonic()
-        at_quiesce, at_switch = self.drain(task, writers, quiesced_at)
+        at_quiesce, at_switch = self.drain(task, writers, dms.settled_from(quiesced_at, params["metric_period"]))
         self.timed("drain", started)
         result.update(lag_at_quiesce_seconds=at_quiesce, rpo_seconds=at_switch)
         started = time.monotonic()

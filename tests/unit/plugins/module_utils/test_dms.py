@@ -83,3 +83,14 @@ def test_writers_and_replicas_to_restore():
     assert dms.replicas_to_restore(app, 2) == 2
     assert dms.replicas_to_restore(deployment([], replicas=0)) == 1
     assert dms.container_env(app, "missing") == (None, [])
+
+
+def test_the_drain_is_proved_only_by_a_datapoint_a_whole_period_after_the_quiesce():
+    quiesced = datetime.datetime(2026, 11, 21, 12, 0, 0, 900000, tzinfo=datetime.timezone.utc)
+    since = dms.settled_from(quiesced, 1)
+    zero_in_the_same_second = {m: (quiesced.replace(microsecond=0), 0.0) for m in dms.LATENCY_METRICS}
+    zero_two_seconds_later = {m: (quiesced.replace(microsecond=0) + datetime.timedelta(seconds=2), 0.0)
+                              for m in dms.LATENCY_METRICS}
+    assert not dms.drained(zero_in_the_same_second, since)
+    assert dms.drained(zero_two_seconds_later, since)
+    assert dms.settled_from(quiesced, 60) == quiesced + datetime.timedelta(seconds=60)
