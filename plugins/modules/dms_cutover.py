@@ -322,13 +322,7 @@ class Run:
     def point_home(self, host):
         """Point each application at ``host`` (the task's source) unless it already is; replicas stay as they are."""
         for application in self.params["applications"]:
-            deployment = self.deployment(application["namespace"], application["deployment"])
-            index, env = dms.container_env(deployment, application.get("container"))
-            if index is None:
-                raise Refusal(f"Deployment {application['namespace']}/{application['deployment']} has no container "
-                              f"{application.get('container')}.")
-            wanted = dms.pointed_env(env, self.params["host_env"], host, self.params["password_env"],
-                                     application.get("password_secret"), application.get("password_secret_key") or "password")
+            _deployment, index, env, wanted = self.pointed(application, host)
             if wanted == env:
                 continue
             self.actions.append(f"Point {application['namespace']}/{application['deployment']} at {host}.")
@@ -501,7 +495,8 @@ class Run:
                       {"metadata": {"annotations": {dms.REPLICAS_ANNOTATION: None}},
                        "spec": {"replicas": writer["spec"]["replicas"]}}, meta["namespace"], content_type=k8s.MERGE)
 
-    def point(self, application, host):
+    def pointed(self, application, host):
+        """``(deployment, container index, env, env pointed at host)`` of one of the applications."""
         deployment = self.deployment(application["namespace"], application["deployment"])
         index, env = dms.container_env(deployment, application.get("container"))
         if index is None:
@@ -509,6 +504,10 @@ class Run:
                           f"{application.get('container')}.")
         wanted = dms.pointed_env(env, self.params["host_env"], host, self.params["password_env"],
                                  application.get("password_secret"), application.get("password_secret_key") or "password")
+        return deployment, index, env, wanted
+
+    def point(self, application, host):
+        deployment, index, _env, wanted = self.pointed(application, host)
         replicas = dms.replicas_to_restore(deployment, application.get("replicas"))
         operations = [{"op": "add", "path": f"/spec/template/spec/containers/{index}/env", "value": wanted},
                       {"op": "add", "path": "/spec/replicas", "value": replicas}]
