@@ -109,9 +109,11 @@ def seed_inventory(path: str | Path, endpoint_url: str) -> SeedResult:
         if site.cluster:
             # Sites may share a cluster (a Local Zone and its Region): its control plane takes the subnets of the
             # Region sites among them (EKS puts none in a Local Zone or on an Outpost), else of all of them.
+            # site_cluster.subnets names them (or describes Region subnets only the control plane uses).
             sharing = [(s, r) for s, r in zip(inventory.sites, registrations)
                        if s.cluster and s.cluster["name"] == site.cluster["name"] and s.region == site.region]
-            control_plane = [i for s, r in sharing if s.kind == "region" for i in r["subnet_ids"]] \
+            control_plane = seeder.control_plane_subnets(site, registration["vpc_id"], result.created) \
+                or [i for s, r in sharing if s.kind == "region" for i in r["subnet_ids"]] \
                 or [i for _s, r in sharing for i in r["subnet_ids"]]
             subnet_names = {spec["name"]: subnet_id for spec, subnet_id in zip(site.subnets, registration["subnet_ids"])}
             registration["cluster"] = seeder.cluster(site, control_plane, subnet_names, result.created)
@@ -189,6 +191,23 @@ class Seeder:
                     labels={str(k): str(v) for k, v in (group.get("labels") or {}).items()}, taints=taints)
                 created.append(f"EKS node group {group['name']} ({size} x {group['instance_type']})")
         return {"name": name, "version": cluster["version"], "arn": cluster["arn"], "endpoint": cluster["endpoint"]}
+
+    def control_plane_subnets(self, site: SiteSpec, vpc_id: str, created: list[str]) -> list[str]:
+        """The ids of the subnets site_cluster.subnets gives: names of subnets seeded already (any site's, in the
+        site's VPC), or {name, cidr, availability_zone} of subnets only the control plane uses, created here."""
+        ec2 = self.client("ec2", site.region)
+        ids = []
+        for entry in site.cluster.get("subnets") or []:
+            if isinstance(entry, dict):
+                ids.append(self.subnet(ec2, vpc_id, entry, created))
+                continue
+            found = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
+                                                  {"Name": "tag:Name", "Values": [entry]}])["Subnets"]
+            if not found:
+                raise InventoryError(f"site_cluster.subnets of site '{site.name}' names subnet '{entry}', which no "
+                                     "site declares in its VPC.")
+            ids.append(found[0]["SubnetId"])
+        return ids
 
     def database(self, site: SiteSpec, subnet_ids: list[str], created: list[str]) -> dict[str, Any]:
         """The site's database with the AWS-side address of its EC2 or RDS instance (created the first time)."""
