@@ -388,8 +388,10 @@ def validate_request(routing, sites, active_site=None, record_type=None):
     ``sites`` are the module's ``sites`` option (dicts, unset keys may be None).
     """
     sites = sites or []
-    if len(sites) < 2:
-        return f"sites needs at least 2 entries, got {len(sites)}."
+    # Weighted routing may start with one site (a cluster that a second one is weighed in beside later).
+    least = 1 if routing == "weighted" else 2
+    if len(sites) < least:
+        return f"sites needs at least {least} {'entry' if least == 1 else 'entries'} with routing={routing}, got {len(sites)}."
     names = [s.get("name") for s in sites]
     for name in names:
         if not name:

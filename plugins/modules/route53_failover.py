@@ -42,8 +42,8 @@ options:
     default: failover
   sites:
     description:
-      - The sites serving the name. At least two are needed; O(routing=failover) needs exactly one
-        V(primary) and one V(secondary).
+      - The sites serving the name. O(routing=failover) needs exactly one V(primary) and one V(secondary);
+        O(routing=weighted) takes one site or more.
       - Required when O(state=present). With O(state=absent) it is only used to default O(record_type).
     type: list
     elements: dict

@@ -211,7 +211,7 @@ BAD_INPUTS = [
     ("alias and cname", _set(1, cname={"value": "x.example.net"}),
      f"site '{SECONDARY}' must set exactly one of alias or cname."),
     ("duplicate names", _set(1, name=PRIMARY), f"sites names must be unique, but '{PRIMARY}' appears 2 times."),
-    ("one site", lambda a: a["sites"].pop(), "sites needs at least 2 entries, got 1."),
+    ("one site", lambda a: a["sites"].pop(), "sites needs at least 2 entries with routing=failover, got 1."),
     ("active_site unknown", lambda a: a.update(active_site="moon"),
      f"active_site 'moon' is not one of the sites ({PRIMARY}, {SECONDARY})."),
     ("unknown zone", lambda a: a.update(hosted_zone="example.org"),

@@ -60,7 +60,9 @@ def mutate(routing, change):
 
 CASES = [
     ("fewer than 2 sites", "failover", lambda s: s.pop(), None, None,
-     "sites needs at least 2 entries, got 1."),
+     "sites needs at least 2 entries with routing=failover, got 1."),
+    ("no weighted site", "weighted", lambda s: s.clear(), None, None,
+     "sites needs at least 1 entry with routing=weighted, got 0."),
     ("duplicate names", "failover", lambda s: s[1].update(name="outposts"), None, None,
      "sites names must be unique, but 'outposts' appears 2 times."),
     ("both alias and cname", "failover", lambda s: s[0].update(cname={"value": "x.example.net"}), None, None,
@@ -148,7 +150,12 @@ def test_bad_input_sentence(routing, change, active_site, record_type, sentence)
 
 
 def test_no_sites():
-    assert validate_request("failover", None) == "sites needs at least 2 entries, got 0."
+    assert validate_request("failover", None) == "sites needs at least 2 entries with routing=failover, got 0."
+
+
+def test_one_weighted_site_is_enough():
+    sites = weighted_sites()[:1]
+    assert validate_request("weighted", sites) is None
 
 
 @pytest.mark.parametrize(
