@@ -495,8 +495,11 @@ def rollout_complete(deployment, pods):
 def restored_problem(report, deployment, pods, violations):
     """Why a workload is not restored yet (one phrase), or None."""
     problems = []
-    if not rollout_complete(deployment, pods):
+    if report["ready"] < report["replicas"]:
         problems.append(f"{report['ready']} Ready pods of {report['replicas']} replicas")
+    elif not rollout_complete(deployment, pods):
+        problems.append(f"a rollout in progress ({len([p for p in pods if live(p)])} pods for {report['replicas']} "
+                        "replicas)")
     problems.extend(violations)
     if not problems:
         return None
