@@ -67,7 +67,8 @@ class Cluster:
         return self.cordoned(), sorted(p.metadata.name for p in self.core.list_namespaced_pod(NAMESPACE).items)
 
     def ready(self, name: str) -> int:
-        return self.apps.read_namespaced_deployment(name, NAMESPACE).status.ready_replicas or 0
+        status = self.apps.read_namespaced_deployment(name, NAMESPACE).status  # None until the controller's first pass
+        return (status.ready_replicas or 0) if status else 0
 
 
 def wait_until(condition, message: str, timeout: float = 30.0) -> None:
