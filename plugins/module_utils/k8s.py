@@ -8,7 +8,8 @@
 * client: one configured ``kubernetes.client.ApiClient``, from a kubeconfig (path or dict) and context,
   or from an EKS cluster (endpoint and CA from DescribeCluster, a token made as ``aws eks get-token`` does);
 * service: get, list (label selector), apply / patch (strategic merge for built-in kinds, merge for custom
-  resources), scale through the ``scale`` subresource, delete; objects are plain dicts as the API returns them;
+  resources), scale through the ``scale`` subresource, evict through the ``eviction`` subresource, delete; objects
+  are plain dicts as the API returns them;
 * wait: one readiness predicate per kind, a waiter that polls, and one that does not wait (check mode);
 * ``diff_objects`` compares two objects ignoring what the server changes on its own.
 
@@ -73,12 +74,14 @@ SERVER_METADATA = ("resourceVersion", "generation", "managedFields")
 
 
 class K8sError(Exception):
-    """A Kubernetes API call failed; ``status`` is the HTTP status when there was an answer."""
+    """A Kubernetes API call failed; ``status`` is the HTTP status when there was an answer, ``causes`` the
+    messages of the causes the Status gave (a PodDisruptionBudget refusing an eviction names itself there)."""
 
-    def __init__(self, message, status=None):
+    def __init__(self, message, status=None, causes=None):
         super().__init__(message)
         self.message = message
         self.status = status
+        self.causes = causes or []
 
 
 class Resource:
@@ -249,6 +252,15 @@ def _api_message(error):
         return error.reason
 
 
+def _api_causes(error):
+    """Return the messages of the ``details.causes`` of a Kubernetes Status body (``[]`` when there are none)."""
+    try:
+        causes = (json.loads(error.body).get("details") or {}).get("causes") or []
+    except (TypeError, ValueError, AttributeError):
+        return []
+    return [c.get("message") for c in causes if isinstance(c, dict) and c.get("message")]
+
+
 def _request(api, method, path, description, query=None, body=None, content_type=None):
     """Make one API request and return the decoded answer; raise K8sError."""
     headers = {"Accept": "application/json"}
@@ -261,7 +273,8 @@ def _request(api, method, path, description, query=None, body=None, content_type
             _preload_content=True, _request_timeout=REQUEST_TIMEOUT,
         )
     except ApiException as e:
-        raise K8sError(f"Failed to {description}: {e.status} {_api_message(e)}", status=e.status) from e
+        raise K8sError(f"Failed to {description}: {e.status} {_api_message(e)}", status=e.status,
+                       causes=_api_causes(e)) from e
     except (HTTPError, OSError) as e:
         raise K8sError(f"Failed to {description}: cannot reach the Kubernetes API at {api.configuration.host} ({e})") from e
 
@@ -345,6 +358,21 @@ def scale(api, resource, name, replicas, namespace=None):
         if get(api, resource, name, namespace) is None:
             raise
         return patch(api, resource, name, body, namespace, content_type=MERGE)
+
+
+def evict(api, name, namespace):
+    """Evict a pod through the Eviction API (policy/v1), as ``kubectl drain`` does; return False when it was gone.
+
+    Raises K8sError with status 429 when a PodDisruptionBudget does not allow it now (its reason in ``causes``).
+    """
+    body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace}}
+    try:
+        _request(api, "POST", POD.path(namespace, name, "eviction"), f"evict Pod {namespace}/{name}", body=body)
+    except K8sError as e:
+        if e.status == 404:
+            return False
+        raise
+    return True
 
 
 def merge_preview(before, body):
@@ -567,6 +595,28 @@ def parse_label_selector(text):
         else:
             requirements.append((groups["key"], "!exists" if groups["not"] else "exists", []))
     return requirements
+
+
+def label_selector_matches(selector, labels):
+    """Tell whether ``labels`` match a LabelSelector object (``matchLabels`` and ``matchExpressions``, ANDed).
+
+    An empty or missing selector matches everything, as the API server reads one.
+    """
+    selector = selector or {}
+    labels = labels or {}
+    if any(labels.get(key) != value for key, value in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
 
 
 def matches_selector(labels, requirements):

@@ -1,7 +1,8 @@
 """The Kubernetes REST API of one cluster as a WSGI app (JSON only), over the cluster's Store.
 
 Paths: ``/version``, discovery (``/api``, ``/apis``, ``/apis/<g>[/<v>]``) and resources
-``/api/v1[/namespaces/<ns>]/<plural>[/<name>[/status|scale]]`` (``/apis/<g>/<v>/...`` likewise).
+``/api/v1[/namespaces/<ns>]/<plural>[/<name>[/status|scale]]`` (``/apis/<g>/<v>/...`` likewise), and the
+``eviction`` subresource of pods (see ``sandbox.kubernetes.disruption``).
 Every request needs a bearer token of the form EKS accepts (see ``sandbox.kubernetes.auth``).
 """
 
@@ -16,6 +17,7 @@ import yaml
 from werkzeug.wrappers import Request, Response
 
 from sandbox.kubernetes import discovery
+from sandbox.kubernetes.disruption import evict
 from sandbox.kubernetes.auth import token_is_valid
 from sandbox.kubernetes.patch import APPLY_PATCH, PATCH_TYPES, PatchError, apply_patch
 from sandbox.kubernetes.resources import ResourceType
@@ -121,7 +123,8 @@ class ApiServer:
         subresource = rest[2] if len(rest) > 2 else None
         if subresource == "finalize" and rtype.kind == "Namespace":
             subresource = None
-        if subresource not in (None, "status", "scale") or subresource == "scale" and not rtype.scale:
+        if subresource not in (None, "status", "scale", "eviction") or subresource == "scale" and not rtype.scale \
+                or subresource == "eviction" and rtype.kind != "Pod":
             raise page_not_found()
         return Target(rtype, version, namespace, name, subresource)
 
@@ -143,6 +146,11 @@ class ApiServer:
             raise method_not_allowed()
         if target.subresource == "scale":
             return json_answer(self.scale(request, target))
+        if target.subresource == "eviction":
+            if method != "POST":
+                raise method_not_allowed()
+            return json_answer(evict(self.store, target.namespace or "default", target.name, self.body(request),
+                                     dry_run=is_dry_run(request)), 201)
         if method == "GET":
             return json_answer(self.output(self.store.require(target.rtype, target.namespace, target.name), target))
         if method == "PUT":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.kubernetes.disruption import DisruptionBudgets
 from sandbox.kubernetes.flux import Flux
 from sandbox.kubernetes.ingress import AlbIngress
 from sandbox.kubernetes.karpenter import Karpenter
@@ -15,8 +16,10 @@ if TYPE_CHECKING:
 
 
 def build_controllers(cluster: Cluster) -> list[Any]:
-    """Workloads first (they create the pods the others look at), the volume binder, then the add-on controllers.
+    """Workloads first (they create the pods the others look at), the volume binder, the disruption controller
+    (PodDisruptionBudget status), then the add-on controllers.
 
     Each has ``reconcile()``, called every tick by the cluster's controller thread.
     """
-    return [Workloads(cluster), VolumeBinder(cluster), Karpenter(cluster), AlbIngress(cluster), Flux(cluster)]
+    return [Workloads(cluster), VolumeBinder(cluster), DisruptionBudgets(cluster), Karpenter(cluster), AlbIngress(cluster),
+            Flux(cluster)]

@@ -71,5 +71,8 @@ def resource_list(types: list[ResourceType], group: str, version: str) -> dict[s
         for extra in rtype.extra_subresources:
             resources.append({"name": f"{rtype.plural}/{extra}", "singularName": "", "namespaced": rtype.namespaced,
                               "kind": rtype.kind, "verbs": ["get"]})
+        if rtype.kind == "Pod" and not rtype.group:
+            resources.append({"name": "pods/eviction", "singularName": "", "namespaced": True, "group": "policy",
+                              "version": "v1", "kind": "Eviction", "verbs": ["create"]})
     return {"kind": "APIResourceList", "apiVersion": "v1",
             "groupVersion": f"{group}/{version}" if group else version, "resources": resources}

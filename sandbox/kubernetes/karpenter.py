@@ -7,6 +7,10 @@ instance type (first ``node.kubernetes.io/instance-type`` value, else DEFAULT_IN
 zone (``topology.kubernetes.io/zone`` requirement, narrowed by the pod's own zone selector, else the
 cluster's first zone), labelled ``karpenter.sh/nodepool`` (or ``karpenter.sh/provisioner-name``). Pods
 that fit a node already being launched wait for it instead of causing another.
+
+A pod with zone topology spread constraints gets its node in the allowed zone with the fewest of the pods
+it spreads (counting nodes on their way), among the zones where its DoNotSchedule constraints would hold,
+as Karpenter treats every zone of the NodePool as a domain even before it has a node there.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sandbox.kubernetes.nodes import DEFAULT_INSTANCE_TYPE, node_object
-from sandbox.kubernetes.scheduling import misfit
+from sandbox.kubernetes.scheduling import domain_counts, misfit, spread_constraints, spread_misfit
 from sandbox.kubernetes.store import Obj
 
 if TYPE_CHECKING:
@@ -96,36 +100,71 @@ class Karpenter:
         if not pools:
             return
         waiting = {p["metadata"]["uid"] for launch in self.launches for p in launch.pods} | set(self.landed)
-        for pod in self.store.list_kind("", "pods"):
+        pods = self.store.list_kind("", "pods")
+        for pod in pods:
             if pod["metadata"]["uid"] in waiting or not unschedulable(pod):
                 continue
             spec = pod.get("spec") or {}
-            launch = next((l for l in self.launches if misfit(spec, l.node, l.pods) is None), None)
+            nodes, pods_by_node = self.placement(pods)
+            launch = next((l for l in self.launches if misfit(spec, l.node, l.pods) is None
+                           and spread_misfit(pod, l.node, nodes, pods_by_node) is None), None)
             if launch is None:
-                launch = self.plan(spec, pools, moment)
+                launch = self.plan(pod, pools, moment, nodes, pods_by_node)
             if launch is not None:
                 launch.pods.append(pod)
 
-    def plan(self, spec: Obj, pools: list[Pool], moment: float) -> Launch | None:
-        """A new launch from the first pool whose node the pod would fit, or None."""
+    def placement(self, pods: list[Obj]) -> tuple[list[Obj], dict[str, list[Obj]]]:
+        """Every node, those on their way included, and the live pods bound to (or waiting for) each."""
+        nodes = self.store.list_kind("", "nodes") + [launch.node for launch in self.launches]
+        pods_by_node: dict[str, list[Obj]] = {launch.node["metadata"]["name"]: list(launch.pods) for launch in self.launches}
+        for pod in pods:
+            node_name = (pod.get("spec") or {}).get("nodeName")
+            if node_name and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+                pods_by_node.setdefault(node_name, []).append(pod)
+        return nodes, pods_by_node
+
+    def zones_for(self, pod: Obj, zones: list[str], nodes: list[Obj], pods_by_node: dict[str, list[Obj]]) -> list[str]:
+        """The allowed ``zones`` a node for ``pod`` may go to, best first: the zone spread constraints' counts (each
+        allowed zone a domain), lowest first; zones where a DoNotSchedule constraint would be violated left out."""
+        scores = {zone: 0 for zone in zones}
+        for hard in (True, False):
+            for constraint in spread_constraints(pod, hard):
+                if constraint["topologyKey"] != ZONE:
+                    continue
+                counts = {zone: 0 for zone in zones} | domain_counts(constraint, pod, nodes, pods_by_node)
+                floor = min(counts.values())
+                for zone in list(scores):
+                    if hard and counts[zone] + 1 - floor > int(constraint.get("maxSkew") or 1):
+                        scores.pop(zone)
+                    else:
+                        scores[zone] += counts[zone]
+        return sorted(scores, key=lambda zone: (scores[zone], zones.index(zone)))
+
+    def plan(self, pod: Obj, pools: list[Pool], moment: float, nodes: list[Obj],
+             pods_by_node: dict[str, list[Obj]]) -> Launch | None:
+        """A new launch from the first pool whose node the pod would fit, in the zone its spread prefers, or None."""
+        spec = pod.get("spec") or {}
         for pool in pools:
             wanted_zone = (spec.get("nodeSelector") or {}).get(ZONE)
             zones = pool.values(ZONE) or self.cluster.spec.zones or [f"{self.cluster.spec.region}a"]
-            zone = wanted_zone if wanted_zone in zones else zones[0]
+            candidates = self.zones_for(pod, [wanted_zone] if wanted_zone in zones else zones, nodes, pods_by_node)
+            if not candidates:
+                continue
             instance_type = ((pool.values(INSTANCE_TYPE) or [None])[0]
                              or (spec.get("nodeSelector") or {}).get(INSTANCE_TYPE) or DEFAULT_INSTANCE_TYPE)
             labels = {**pool.labels, pool.label: pool.name, "karpenter.sh/capacity-type": "on-demand",
                       "karpenter.sh/registered": "true", "karpenter.sh/initialized": "true"}
             for requirement in pool.requirements:
                 values = requirement.get("values") or []
-                if requirement.get("operator") == "In" and len(values) == 1:
+                if requirement.get("operator") == "In" and len(values) == 1 and requirement["key"] != ZONE:
                     labels.setdefault(requirement["key"], values[0])
-            node = node_object(instance_type, zone, self.cluster.spec.region, self.cluster.kubelet_version,
-                               labels, pool.taints or None)
-            if misfit(spec, node, []) is None:
-                launch = Launch(node, moment + self.cluster.delay(LAUNCH_DELAY))
-                self.launches.append(launch)
-                return launch
+            for zone in candidates:
+                node = node_object(instance_type, zone, self.cluster.spec.region, self.cluster.kubelet_version,
+                                   labels, pool.taints or None)
+                if misfit(spec, node, []) is None:
+                    launch = Launch(node, moment + self.cluster.delay(LAUNCH_DELAY))
+                    self.launches.append(launch)
+                    return launch
         return None
 
 

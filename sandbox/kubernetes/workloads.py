@@ -1,5 +1,5 @@
 """Controllers for workloads: Deployment -> ReplicaSet -> Pods, StatefulSet, DaemonSet (with rolling updates),
-the scheduler and the kubelet (pods start after a delay, once their volumes are mounted: see ``storage``), pod
+the node lifecycle controller's cordon taint, the scheduler (with Pod Topology Spread) and the kubelet (pods start after a delay, once their volumes are mounted: see ``storage``), pod
 garbage collection, and each namespace's default ServiceAccount.
 
 Delays are AWS-like seconds scaled by the sandbox time scale (see ``Cluster.delay``).
@@ -15,7 +15,8 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
-from sandbox.kubernetes.scheduling import misfit, node_ready, unschedulable_message
+from sandbox.kubernetes.scheduling import (UNSCHEDULABLE_TAINT, misfit, node_ready, spread_misfit, spread_score,
+                                           unschedulable_message)
 from sandbox.kubernetes.storage import VolumeMounter, claim_problem, unschedulable_for_claims
 from sandbox.kubernetes.store import ApiError, Obj, now, random_suffix
 
@@ -120,6 +121,7 @@ class Workloads:
         self.deployments()
         self.statefulsets()
         self.daemonsets()
+        self.cordon_taints()
         self.schedule()
         self.kubelet()
 
@@ -340,8 +342,32 @@ class Workloads:
                 budget -= 1
             self.delete("pods", pod)
 
+    def cordon_taints(self) -> None:
+        """A cordoned node (``spec.unschedulable``) carries the ``node.kubernetes.io/unschedulable:NoSchedule`` taint
+        and loses it when uncordoned, as the node lifecycle controller does."""
+        key = UNSCHEDULABLE_TAINT["key"]
+        for node in self.list("nodes"):
+            spec = node.get("spec") or {}
+            cordoned = bool(spec.get("unschedulable"))
+            if cordoned == any(t.get("key") == key for t in spec.get("taints") or []):
+                continue
+
+            def change(current: Obj, cordoned: bool = cordoned) -> None:
+                node_spec = current.setdefault("spec", {})
+                taints = [t for t in node_spec.get("taints") or [] if t.get("key") != key]
+                if cordoned:
+                    taints.append(dict(UNSCHEDULABLE_TAINT))
+                if taints:
+                    node_spec["taints"] = taints
+                else:
+                    node_spec.pop("taints", None)
+
+            self.store.mutate(self.types["nodes"], None, node["metadata"]["name"], change)
+
     def schedule(self) -> None:
-        """Bind pending pods older than the scheduling delay to the least loaded node they fit."""
+        """Bind pending pods older than the scheduling delay to a node they fit: the filters of ``misfit`` and the
+        pod's DoNotSchedule spread constraints, then the fewest pods its ScheduleAnyway constraints count in the
+        node's domain, then the least loaded node."""
         nodes = self.list("nodes")
         pods = self.list("pods")
         placed: dict[str, list[Obj]] = {n["metadata"]["name"]: [] for n in nodes}
@@ -362,10 +388,11 @@ class Workloads:
                 continue
             reasons, candidates = [], []
             for node in nodes:
-                reason = misfit(spec, node, placed[node["metadata"]["name"]])
+                reason = misfit(spec, node, placed[node["metadata"]["name"]]) or spread_misfit(pod, node, nodes, placed)
                 (reasons.append(reason) if reason else candidates.append(node))
             if candidates:
-                chosen = min(candidates, key=lambda n: (len(placed[n["metadata"]["name"]]), random.random()))
+                chosen = min(candidates, key=lambda n: (spread_score(pod, n, nodes, placed),
+                                                        len(placed[n["metadata"]["name"]]), random.random()))
                 node_name = chosen["metadata"]["name"]
                 placed[node_name].append(pod)
                 self.bind(pod, node_name)
