@@ -32,8 +32,10 @@ $(STAMP): requirements.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# make demo INVENTORY=inventories/<name> drills one architecture (or several, space-separated) instead of the default four.
+INVENTORY ?=
 demo: bootstrap
-	$(BIN)/python -m sandbox.demo
+	$(BIN)/python -m sandbox.demo $(foreach inventory,$(INVENTORY),-i $(inventory))
 
 test: bootstrap
 	$(MAKE) --no-print-directory lint sanity units sandbox-tests molecule integration
