@@ -106,8 +106,12 @@ class Karpenter:
                 continue
             spec = pod.get("spec") or {}
             nodes, pods_by_node = self.placement(pods)
+            # As Karpenter simulates a batch, every zone its pools may launch in is a domain of the pod's zone spread:
+            # a launch on its way takes the pod only in a zone the spread still allows.
+            allowed = self.zones_for(pod, self.pool_zones(pools), nodes, pods_by_node)
             launch = next((l for l in self.launches if misfit(spec, l.node, l.pods) is None
-                           and spread_misfit(pod, l.node, nodes, pods_by_node) is None), None)
+                           and spread_misfit(pod, l.node, nodes, pods_by_node) is None
+                           and l.node["metadata"]["labels"].get(ZONE) in allowed), None)
             if launch is None:
                 launch = self.plan(pod, pools, moment, nodes, pods_by_node)
             if launch is not None:
@@ -122,6 +126,11 @@ class Karpenter:
             if node_name and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
                 pods_by_node.setdefault(node_name, []).append(pod)
         return nodes, pods_by_node
+
+    def pool_zones(self, pools: list[Pool]) -> list[str]:
+        """The zones the pools may launch in (the cluster's when they do not say)."""
+        zones = sorted({zone for pool in pools for zone in pool.values(ZONE)})
+        return zones or list(self.cluster.spec.zones) or [f"{self.cluster.spec.region}a"]
 
     def zones_for(self, pod: Obj, zones: list[str], nodes: list[Obj], pods_by_node: dict[str, list[Obj]]) -> list[str]:
         """The allowed ``zones`` a node for ``pod`` may go to, best first: the zone spread constraints' counts (each

@@ -204,3 +204,29 @@ def test_karpenter_launches_nodes_in_the_zones_spread_asks_for(api: client.ApiCl
              and apps.read_namespaced_deployment("burst", "karpenter").status.ready_replicas == 3, timeout=20)
     launched = core.list_node(label_selector="karpenter.sh/nodepool=spread").items
     assert sorted(n.metadata.labels["topology.kubernetes.io/zone"] for n in launched) == zones
+
+
+def test_karpenter_spreads_a_batch_of_small_pods_over_the_pools_zones(api: client.ApiClient) -> None:
+    """Six pods that would all fit on one node, spread over zones: Karpenter launches a node in each zone of its pool
+    (every zone it may launch in is a domain), not one node that takes all of them."""
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    ensure(api, crd("karpenter.sh", "NodePool", "nodepools", scope="Cluster"))
+    ensure(api, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "karpenter"}})
+    zones = ["us-east-1a", "us-east-1b", "us-east-1c"]
+    ensure(api, {"apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": "batch"}, "spec": {
+        "template": {"metadata": {"labels": {"workload": "batch"}}, "spec": {"requirements": [
+            {"key": "topology.kubernetes.io/zone", "operator": "In", "values": zones}]}}}})
+    labels = {"app.kubernetes.io/name": "karpenter"}
+    if not apps.list_namespaced_deployment("karpenter", field_selector="metadata.name=karpenter").items:
+        apps.create_namespaced_deployment("karpenter", {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "karpenter"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [CONTAINER]}}}})
+    wait_for(lambda: ready_deployment(api, "karpenter", "karpenter"))
+    apps.create_namespaced_deployment("karpenter", spread_deployment(
+        "small", 6, taints_policy="Honor", nodeSelector={"workload": "batch"}))
+    wait_for(lambda: ready_deployment(api, "karpenter", "small")
+             and apps.read_namespaced_deployment("small", "karpenter").status.ready_replicas == 6, timeout=20)
+    launched = core.list_node(label_selector="karpenter.sh/nodepool=batch").items
+    assert sorted(n.metadata.labels["topology.kubernetes.io/zone"] for n in launched) == zones
+    assert zones_of(api, "karpenter", "app=small") == {zone: 2 for zone in zones}
