@@ -1,7 +1,8 @@
 """Seed the sandbox's AWS resources from an Ansible inventory, the single source of truth.
 
 Every host of group ``sites`` is a site. Its host vars name a VPC, subnets and optionally an
-internet-facing ALB and a database (``site_database``); the inventory's ``traffic_hosted_zone`` names a
+internet-facing ALB, an EKS cluster (``site_cluster``: its control plane only; deploy.yml makes the node
+groups) and a database (``site_database``); the inventory's ``traffic_hosted_zone`` names a
 public hosted zone. Resources are found again by their ``Name`` tag (VPC, subnets, EC2 instance) or
 their name (ALB, target group, zone, RDS instance), so seeding twice creates nothing twice. Keys this
 module does not know are ignored.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,6 @@ class SiteSpec:
     subnets: list[dict[str, str]]
     load_balancer: dict[str, str] | None
     cluster: dict[str, str] | None = None
-    node_groups: list[dict[str, Any]] = field(default_factory=list)
     database: dict[str, Any] | None = None
 
     @classmethod
@@ -58,8 +57,7 @@ class SiteSpec:
         try:
             return cls(name, hostvars["site_kind"], hostvars["site_region"], hostvars["site_vpc"],
                        hostvars.get("site_subnets", []), hostvars.get("site_load_balancer"),
-                       hostvars.get("site_cluster"), hostvars.get("site_node_groups") or [],
-                       hostvars.get("site_database"))
+                       hostvars.get("site_cluster"), hostvars.get("site_database"))
         except KeyError as missing:
             raise InventoryError(f"Site '{name}' has no {missing.args[0]} in the inventory.") from None
 
@@ -115,8 +113,7 @@ def seed_inventory(path: str | Path, endpoint_url: str) -> SeedResult:
             control_plane = seeder.control_plane_subnets(site, registration["vpc_id"], result.created) \
                 or [i for s, r in sharing if s.kind == "region" for i in r["subnet_ids"]] \
                 or [i for _s, r in sharing for i in r["subnet_ids"]]
-            subnet_names = {spec["name"]: subnet_id for spec, subnet_id in zip(site.subnets, registration["subnet_ids"])}
-            registration["cluster"] = seeder.cluster(site, control_plane, subnet_names, result.created)
+            registration["cluster"] = seeder.cluster(site, control_plane, result.created)
         result.registrations.append(registration)
         if site.database:
             result.databases.append(seeder.database(site, registration["subnet_ids"], result.created))
@@ -164,9 +161,11 @@ class Seeder:
             registration["ports"] = balancer["ports"]
         return registration
 
-    def cluster(self, site: SiteSpec, subnet_ids: list[str], subnet_names: dict[str, str],
-                created: list[str]) -> dict[str, str]:
-        """The site's EKS cluster in its subnets, with its managed node groups (the sandbox serves its API)."""
+    def cluster(self, site: SiteSpec, subnet_ids: list[str], created: list[str]) -> dict[str, str]:
+        """The site's EKS cluster (its control plane) in ``subnet_ids``; the sandbox serves its API.
+
+        Only the control plane, as an organisation's cluster stage leaves it: deploy.yml's eks_site adopts it and
+        makes its node groups."""
         eks = self.client("eks", site.region)
         name = site.cluster["name"]
         cluster = find(lambda: [eks.describe_cluster(name=name)["cluster"]], "ResourceNotFoundException")
@@ -175,21 +174,6 @@ class Seeder:
                                          roleArn=self.role("eks-ha-sandbox-cluster-role", "eks.amazonaws.com", created),
                                          resourcesVpcConfig={"subnetIds": subnet_ids})["cluster"]
             created.append(f"EKS cluster {name} ({site.region})")
-        for group in site.node_groups:
-            if find(lambda: [eks.describe_nodegroup(clusterName=name, nodegroupName=group["name"])],
-                    "ResourceNotFoundException") is None:
-                size = int(group.get("desired_size", 2))
-                # Labels and taints in the inventory's Kubernetes form; EKS spells taint effects NO_SCHEDULE etc.
-                taints = [{"key": t["key"], "value": t.get("value", ""),
-                           "effect": re.sub(r"(?<!^)(?=[A-Z])", "_", t["effect"]).upper()}
-                          for t in group.get("taints") or []]
-                eks.create_nodegroup(
-                    clusterName=name, nodegroupName=group["name"], instanceTypes=[group["instance_type"]],
-                    subnets=[subnet_names.get(n, n) for n in group.get("subnets") or subnet_names],
-                    nodeRole=self.role("eks-ha-sandbox-node-role", "ec2.amazonaws.com", created),
-                    scalingConfig={"minSize": min(size, 1), "maxSize": max(size, 1), "desiredSize": size},
-                    labels={str(k): str(v) for k, v in (group.get("labels") or {}).items()}, taints=taints)
-                created.append(f"EKS node group {group['name']} ({size} x {group['instance_type']})")
         return {"name": name, "version": cluster["version"], "arn": cluster["arn"], "endpoint": cluster["endpoint"]}
 
     def control_plane_subnets(self, site: SiteSpec, vpc_id: str, created: list[str]) -> list[str]:

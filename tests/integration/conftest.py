@@ -52,18 +52,56 @@ def run_playbook(sandbox: Sandbox, inventory: str, playbook: str, *extra: str) -
 
 @pytest.fixture(scope="module")
 def sandbox(request, tmp_path_factory):
-    """A sandbox of the test module's own, seeded from the module's INVENTORY, stopped after its last test."""
+    """A sandbox of the test module's own, seeded from the module's INVENTORY, stopped after its last test. With
+    NODE_GROUPS = True in the module, its clusters also get their node groups (playbooks/sites.yml)."""
     inventory = request.module.INVENTORY
     box = Sandbox(tmp_path_factory.mktemp(f"sandbox-{Path(inventory).name}"))
     box.up([inventory])
+    if getattr(request.module, "NODE_GROUPS", False):
+        try:
+            with_node_groups(box, inventory)
+        except AssertionError:
+            box.down()
+            raise
     yield box
     box.down()
+
+
+def with_node_groups(sandbox: Sandbox, inventory: str | Path) -> None:
+    """Give the clusters of a seeded inventory their node groups, as deploy.yml does (the seed makes control planes
+    only): playbooks/sites.yml."""
+    run = run_playbook(sandbox, str(inventory), "sites.yml")
+    assert run.returncode == 0, run.output[-6000:]
 
 
 def aws_client(sandbox: Sandbox, service: str, region: str = "us-east-1"):
     """A real boto3 client pointed at the sandbox."""
     return boto3.client(service, region_name=region, endpoint_url=sandbox.endpoint_url,
                         aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def node_groups(sandbox: Sandbox, cluster: str, region: str) -> dict[str, dict]:
+    """A cluster's node groups as AWS and Kubernetes see them: {name: {kind, nodes (their zones)}}. Managed ones are
+    EKS node groups whose nodes carry eks.amazonaws.com/nodegroup; self-managed ones Auto Scaling groups (tagged with
+    the group's name) whose instances are the nodes carrying eks-ha.resilience/node-group."""
+    core = client.CoreV1Api(kubernetes_api(sandbox, cluster))
+
+    def zones(selector: str) -> list[str]:
+        return sorted(n.metadata.labels["topology.kubernetes.io/zone"] for n in core.list_node(label_selector=selector).items)
+
+    found = {name: {"kind": "managed", "nodes": zones(f"eks.amazonaws.com/nodegroup={name}")}
+             for name in aws_client(sandbox, "eks", region).list_nodegroups(clusterName=cluster)["nodegroups"]}
+    for group in aws_client(sandbox, "autoscaling", region).describe_auto_scaling_groups()["AutoScalingGroups"]:
+        tags = {t["Key"]: t["Value"] for t in group.get("Tags") or []}
+        if f"kubernetes.io/cluster/{cluster}" not in tags or "eks-ha.resilience/node-group" not in tags:
+            continue
+        name = tags["eks-ha.resilience/node-group"]
+        selector = f"eks-ha.resilience/node-group={name}"
+        instances = {i["InstanceId"] for i in group["Instances"] if i["LifecycleState"] == "InService"}
+        assert {n.spec.provider_id.rsplit("/", 1)[-1] for n in core.list_node(label_selector=selector).items} \
+            == instances, (name, instances)
+        found[name] = {"kind": "self_managed", "nodes": zones(selector)}
+    return found
 
 
 def route53_snapshot(sandbox: Sandbox, zone_name: str, record_name: str) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from .conftest import kubernetes_api, route53_snapshot, run_changing_nothing, run_playbook
+from .conftest import kubernetes_api, node_groups, route53_snapshot, run_changing_nothing, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -52,6 +52,12 @@ def test_deploy_leaves_the_standby_idle_and_the_active_serving(sandbox, deployed
     assert active["pods_on_karpenter_nodes"]
     # As in the seed: Karpenter installed at 0 replicas, the workload's pods Pending, no workload nodes.
     assert standby["replicas"] == 0 and standby["nodes"] == 0 and set(standby["pods"]) == {"Pending"}
+
+
+def test_deploy_makes_the_control_node_groups_managed_in_the_regions_azs(sandbox, deployed):
+    for site, region in (("active", "us-east-1"), ("standby", "us-west-2")):
+        assert node_groups(sandbox, CLUSTERS[site], region) == {
+            "control": {"kind": "managed", "nodes": [f"{region}a", f"{region}b"]}}, site
 
 
 def test_second_deploy_changes_nothing(sandbox, deployed):

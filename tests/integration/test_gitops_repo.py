@@ -18,6 +18,8 @@ from kubernetes import client, config
 
 from sandbox.client import Sandbox
 
+from .conftest import with_node_groups
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
@@ -161,6 +163,7 @@ def test_karpenter_site_runs_its_apps_on_karpenter_nodes_through_flux(tmp_path):
     sandbox = Sandbox(tmp_path / "sandbox")
     try:
         sandbox.up(["inventories/outpost-lz"])
+        with_node_groups(sandbox, "inventories/outpost-lz")
         site = {"name": "localzone", "cluster_name": "eks-ha-localzone", "region": "us-east-1",
                 "ingress_subnets": ["eks-ha-localzone-bos"],
                 "karpenter": {"replicas": 2, "zones": ["us-east-1-bos-1a"]}}

@@ -16,7 +16,7 @@ from kubernetes import client
 
 from sandbox.writers import Application, create_table, never_two_writers, table_rows
 
-from .conftest import aws_client, kubernetes_api, route53_snapshot, run_changing_nothing, run_playbook, serving_site
+from .conftest import aws_client, kubernetes_api, node_groups, route53_snapshot, run_changing_nothing, run_playbook, serving_site
 
 pytestmark = pytest.mark.integration
 
@@ -115,6 +115,13 @@ def test_deploy_pins_the_pair_and_replicates_the_home_database(sandbox, deployed
     while table_rows(sandbox, TABLE, PASSWORD, STANDBY_DB) != table_rows(sandbox, TABLE, PASSWORD, HOME_DB):
         assert time.monotonic() < deadline, "the full load did not copy the posts"
         time.sleep(0.5)
+
+
+def test_deploy_makes_a_self_managed_group_in_the_local_zone_and_a_managed_one_in_the_region(sandbox, deployed):
+    assert node_groups(sandbox, CLUSTER, "us-east-1") == {
+        "localzone-workers": {"kind": "self_managed", "nodes": ["us-east-1-bos-1a", "us-east-1-bos-1a"]},
+        "region-workers": {"kind": "managed", "nodes": ["us-east-1a", "us-east-1b"]},
+    }
 
 
 def test_second_deploy_changes_nothing(sandbox, deployed):

@@ -11,7 +11,7 @@ import pytest
 
 from kubernetes import client
 
-from .conftest import aws_client, kubernetes_api, route53_snapshot, run_changing_nothing, run_playbook, serving_site
+from .conftest import aws_client, kubernetes_api, node_groups, route53_snapshot, run_changing_nothing, run_playbook, serving_site
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +53,14 @@ def test_deploy_runs_the_app_on_both_clusters_through_flux(sandbox, deployed):
         kustomization = client.CustomObjectsApi(api).get_namespaced_custom_object(
             "kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations", "apps")
         assert kustomization["status"]["lastAppliedRevision"].startswith("main@sha1:")
+
+
+def test_deploy_makes_self_managed_node_groups_on_the_outpost_and_in_the_local_zone(sandbox, deployed):
+    # EKS has no managed node groups on Outposts: a launch template and an Auto Scaling group whose instances join.
+    assert node_groups(sandbox, *CLUSTERS["outposts"]) == {
+        "outposts-workers": {"kind": "self_managed", "nodes": ["us-west-2a", "us-west-2a"]}}
+    assert node_groups(sandbox, *CLUSTERS["localzone"]) == {
+        "localzone-workers": {"kind": "self_managed", "nodes": ["us-east-1-bos-1a", "us-east-1-bos-1a"]}}
 
 
 def test_deploy_creates_failover_records_to_each_sites_ingress(sandbox, deployed):

@@ -75,7 +75,7 @@ def test_describe_cluster_endpoint_and_ca_work_with_an_eks_token(sandbox: Sandbo
     assert base64.b64decode(described["certificateAuthority"]["data"]).startswith(b"-----BEGIN CERTIFICATE-----")
 
     api = api_client(sandbox, "eks-ha-outposts", "us-west-2", tmp_path)
-    nodes = client.CoreV1Api(api).list_node(label_selector="eks.amazonaws.com/nodegroup=outposts-workers").items
+    nodes = client.CoreV1Api(api).list_node(label_selector="eks-ha.resilience/node-group=outposts-workers").items
     assert len(nodes) == 2
     labels = nodes[0].metadata.labels
     assert labels["node.kubernetes.io/instance-type"] == "m5.xlarge"

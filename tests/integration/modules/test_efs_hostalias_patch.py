@@ -19,6 +19,8 @@ from .plays import REPO, task
 pytestmark = pytest.mark.integration
 
 INVENTORY = REPO / "tests" / "sandbox" / "inventory"
+# Its clusters' node groups, as deploy.yml makes them (the seed makes control planes only).
+NODE_GROUPS = True
 CLUSTER, REGION, VPC = "eks-ha-localzone", "us-east-1", "eks-ha-localzone"
 NAMESPACE = "kube-system"
 

@@ -2,9 +2,9 @@
 
 The sandbox serves one Kubernetes API per EKS cluster of outpost-lz (DescribeCluster gives its https endpoint and
 CA, and it takes tokens made as ``aws eks get-token`` makes them). Its controllers run Deployments, schedule pods on
-the nodes of the seeded node groups, and, standing in for Karpenter, create a node for each Pending unschedulable
-pod only while a Deployment labelled ``app.kubernetes.io/name: karpenter`` has ready replicas and a NodePool or
-Provisioner exists. Node launches take 30 s scaled by the sandbox time scale.
+the nodes of the node groups playbooks/sites.yml makes, and, standing in for Karpenter, create a node for each Pending
+unschedulable pod only while a Deployment labelled ``app.kubernetes.io/name: karpenter`` has ready replicas and a
+NodePool or Provisioner exists. Node launches take 30 s scaled by the sandbox time scale.
 
 The test setup installs what the Karpenter chart would (CRD, Deployment in ``karpenter``) with the kubernetes client,
 and a workload whose pods only fit Karpenter's nodes (a ``karpenter.sh/nodepool`` node selector). The tests run in
@@ -34,6 +34,8 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
 INVENTORY = REPO / "inventories" / "outpost-lz"
+# Its clusters' node groups, as deploy.yml makes them (the seed makes control planes only).
+NODE_GROUPS = True
 CLUSTER, REGION = "eks-ha-localzone", "us-east-1"
 OUTPOST_CLUSTER, OUTPOST_REGION = "eks-ha-outposts", "us-west-2"
 WORKLOAD_NAMESPACE = "shop"
