@@ -21,6 +21,8 @@ from .plays import REPO, task
 pytestmark = pytest.mark.integration
 
 INVENTORY = REPO / "tests" / "integration" / "modules" / "fault_domain_inventory"
+# The sandbox seeds control planes only: the node groups come from playbooks/sites.yml.
+NODE_GROUPS = True
 CLUSTER, REGION = "fault-domain-shop", "us-east-1"
 NAMESPACE = "shop"
 ZONE_A, ZONE_B = "us-east-1a", "us-east-1b"
