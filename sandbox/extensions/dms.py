@@ -272,6 +272,7 @@ class TaskState:
     capturing: bool = False
     newest_read: float | None = None
     caught_up: bool = True
+    read_started: float | None = None  # when the last binlog read began (time.time())
     pending: deque = field(default_factory=deque)  # of Transaction, read and not yet applied
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -286,6 +287,11 @@ class TaskState:
     def latencies(self, now: float) -> tuple[float, float]:
         """(CDCLatencySource, CDCLatencyTarget) in seconds at ``now``."""
         source = 0.0 if self.caught_up or self.newest_read is None else max(now - self.newest_read, 0.0)
+        if self.read_started is not None:
+            # A reader that has not looked at the binlog for longer than its capture interval (a starved thread on a
+            # busy machine) cannot vouch that it is caught up: the time it has not looked counts as latency.
+            stale = now - self.read_started - 2 * CAPTURE_SECONDS
+            source = max(source, stale)
         target = max(now - self.pending[0].timestamp, 0.0) if self.pending else 0.0
         return source, target
 
@@ -610,16 +616,18 @@ class TaskRun:
     def replicate(self, origin: Position) -> None:
         """Read the binlog ahead and apply it transaction by transaction, until stopped or broken."""
         capture = self.capture(origin)
-        self.update(capturing=True, caught_up=False)
+        self.update(capturing=True, caught_up=False, read_started=None)
         last_read = -math.inf
         while True:
             self.check()
             if not self.state.pending or time.monotonic() - last_read >= CAPTURE_SECONDS:
+                started = time.time()
                 transactions = capture.read()
                 last_read = time.monotonic()
                 with self.extension.lock:
                     self.state.pending.extend(transactions)
                     self.state.newest_read, self.state.caught_up = capture.newest, True
+                    self.state.read_started = started
             if self.state.pending:
                 self.apply(self.state.pending[0])
             else:
