@@ -603,20 +603,14 @@ def label_selector_matches(selector, labels):
     An empty or missing selector matches everything, as the API server reads one.
     """
     selector = selector or {}
-    labels = labels or {}
-    if any(labels.get(key) != value for key, value in (selector.get("matchLabels") or {}).items()):
-        return False
-    for expression in selector.get("matchExpressions") or []:
-        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
-        if operator == "In" and labels.get(key) not in values:
-            return False
-        if operator == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if operator == "Exists" and key not in labels:
-            return False
-        if operator == "DoesNotExist" and key in labels:
-            return False
-    return True
+    requirements = [(key, "in", [value]) for key, value in (selector.get("matchLabels") or {}).items()]
+    requirements += [(e.get("key"), SELECTOR_OPERATORS[e.get("operator")], e.get("values") or [])
+                     for e in selector.get("matchExpressions") or [] if e.get("operator") in SELECTOR_OPERATORS]
+    return matches_selector(labels, requirements)
+
+
+# The operators of a LabelSelector's matchExpressions, as parse_label_selector spells them.
+SELECTOR_OPERATORS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!exists"}
 
 
 def matches_selector(labels, requirements):

@@ -590,10 +590,24 @@ class Drill:
         deployments, pods, nodes = snapshot
         return [workload_report(w, d, pods, nodes, domain_names) for w, d in zip(self.params["workloads"], deployments)]
 
-    def wait(self, problems):
-        """Poll the workloads until ``problems(snapshot)`` is empty or the time is up; return ``(snapshot, problems)``."""
+    def settle(self, result, domain_names, problem_of, failure, success):
+        """Poll the workloads until none has a problem (``problem_of(workload, deployment, pods, nodes)``: a phrase, or
+        None) or the time is up; return ``result`` with their reports, or fail saying ``failure`` and the problems."""
+        def problems(snapshot):
+            deployments, pods, nodes = snapshot
+            found = (problem_of(w, d, pods, nodes) for w, d in zip(self.params["workloads"], deployments))
+            return [problem for problem in found if problem]
+
         _ok, snapshot, _waited = k8s.Waiter(POLL_INTERVAL).wait(self.snapshot, lambda s: not problems(s), self.remaining())
-        return snapshot, problems(snapshot)
+        remaining = problems(snapshot)
+        result["workloads"] = self.reports(snapshot, domain_names)
+        if remaining:
+            result.update(elapsed=self.elapsed(), actions=self.actions)
+            self.module.fail_json(msg=f"{failure} within wait_timeout={self.params['wait_timeout']} seconds: "
+                                      f"{'; '.join(remaining)}.", **result)
+        if self.params["workloads"]:
+            self.actions.append(f"{success} ({self.elapsed()} s).")
+        return result
 
     def evict(self, pods):
         """Evict the pods, retrying those a PodDisruptionBudget refuses until they go or the time is up; return
@@ -665,25 +679,12 @@ def ensure_drained(drill):
         module.fail_json(msg=f"Could not evict {len(refused)} pods within wait_timeout={params['wait_timeout']} "
                              f"seconds: {detail}.", **result)
 
-    def problems(snapshot):
-        deployments_now, pods, nodes = snapshot
-        found = []
-        for workload, deployment in zip(params["workloads"], deployments_now):
-            report = workload_report(workload, deployment, pods, nodes, domain_names)
-            problem = drained_problem(report, workload_pods(deployment, pods))
-            if problem:
-                found.append(problem)
-        return found
+    def problem(workload, deployment, pods, nodes):
+        report = workload_report(workload, deployment, pods, nodes, domain_names)
+        return drained_problem(report, workload_pods(deployment, pods))
 
-    snapshot, remaining = drill.wait(problems)
-    result["workloads"] = drill.reports(snapshot, domain_names)
-    if remaining:
-        result.update(elapsed=drill.elapsed(), actions=drill.actions)
-        module.fail_json(msg=f"The workloads did not run outside the domain within wait_timeout={params['wait_timeout']} "
-                             f"seconds: {'; '.join(remaining)}.", **result)
-    if params["workloads"]:
-        drill.actions.append(f"Every workload has its min_ready Ready pods outside the domain ({drill.elapsed()} s).")
-    return result
+    return drill.settle(result, domain_names, problem, "The workloads did not run outside the domain",
+                        "Every workload has its min_ready Ready pods outside the domain")
 
 
 def ensure_restored(drill):
@@ -735,27 +736,14 @@ def ensure_restored(drill):
         k8s.patch(drill.api, k8s.DEPLOYMENT, name,
                   {"spec": {"template": {"metadata": {"annotations": {REBALANCED_ANNOTATION: stamp}}}}}, namespace)
 
-    def problems(snapshot):
-        deployments_now, pods_now, nodes = snapshot
-        found = []
-        for workload, deployment in zip(params["workloads"], deployments_now):
-            mine = workload_pods(deployment, pods_now)
-            report = workload_report(workload, deployment, pods_now, nodes, domain_names)
-            violations = spread_violations(deployment, nodes, mine) if params["rebalance"] else []
-            problem = restored_problem(report, deployment, mine, violations)
-            if problem:
-                found.append(problem)
-        return found
+    def problem(workload, deployment, pods_now, nodes):
+        mine = workload_pods(deployment, pods_now)
+        report = workload_report(workload, deployment, pods_now, nodes, domain_names)
+        violations = spread_violations(deployment, nodes, mine) if params["rebalance"] else []
+        return restored_problem(report, deployment, mine, violations)
 
-    snapshot, remaining = drill.wait(problems)
-    result["workloads"] = drill.reports(snapshot, domain_names)
-    if remaining:
-        result.update(elapsed=drill.elapsed(), actions=drill.actions)
-        module.fail_json(msg=f"The workloads were not restored within wait_timeout={params['wait_timeout']} seconds: "
-                             f"{'; '.join(remaining)}.", **result)
-    if params["workloads"]:
-        drill.actions.append(f"Every workload is Ready and spread as its constraints ask ({drill.elapsed()} s).")
-    return result
+    return drill.settle(result, domain_names, problem, "The workloads were not restored",
+                        "Every workload is Ready and spread as its constraints ask")
 
 
 def main():

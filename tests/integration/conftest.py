@@ -74,6 +74,27 @@ def with_node_groups(sandbox: Sandbox, inventory: str | Path) -> None:
     assert run.returncode == 0, run.output[-6000:]
 
 
+def weights(snapshot: dict) -> dict[str, int]:
+    """Each site's weight in a route53_snapshot of weighted records."""
+    return {record["SetIdentifier"]: record["Weight"] for record in snapshot["records"]}
+
+
+def ready_pods_per_zone(sandbox: Sandbox, cluster: str, namespace: str, selector: str,
+                        node_labels: dict[str, str] | None = None) -> dict[str, int]:
+    """How many pods the selector matches are Ready in each zone; every one of them must run on a node carrying
+    ``node_labels`` when given."""
+    core = client.CoreV1Api(kubernetes_api(sandbox, cluster))
+    labels = {n.metadata.name: n.metadata.labels for n in core.list_node().items}
+    counted: dict[str, int] = {}
+    for pod in core.list_namespaced_pod(namespace, label_selector=selector).items:
+        if pod.spec.node_name and any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or []):
+            node = labels[pod.spec.node_name]
+            assert (node_labels or {}).items() <= node.items(), (pod.metadata.name, node)
+            zone = node["topology.kubernetes.io/zone"]
+            counted[zone] = counted.get(zone, 0) + 1
+    return counted
+
+
 def aws_client(sandbox: Sandbox, service: str, region: str = "us-east-1"):
     """A real boto3 client pointed at the sandbox."""
     return boto3.client(service, region_name=region, endpoint_url=sandbox.endpoint_url,

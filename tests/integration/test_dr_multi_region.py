@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from .conftest import kubernetes_api, node_groups, route53_snapshot, run_changing_nothing, run_playbook
+from .conftest import kubernetes_api, node_groups, route53_snapshot, run_changing_nothing, run_playbook, weights
 
 pytestmark = pytest.mark.integration
 
@@ -16,10 +16,6 @@ INVENTORY = "inventories/dr-multi-region"
 ZONE = "example.net"
 NAME = "app.example.net"
 CLUSTERS = {"active": "eks-ha-active", "standby": "eks-ha-standby"}
-
-
-def weights(snapshot: dict) -> dict[str, int]:
-    return {record["SetIdentifier"]: record["Weight"] for record in snapshot["records"]}
 
 
 def karpenter(sandbox, site: str) -> dict:

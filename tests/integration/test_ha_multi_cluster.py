@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from .conftest import kubernetes_api, route53_snapshot, run_changing_nothing, run_playbook
+from .conftest import kubernetes_api, route53_snapshot, run_changing_nothing, run_playbook, weights
 
 pytestmark = pytest.mark.integration
 
@@ -16,10 +16,6 @@ INVENTORY = "inventories/ha-multi-cluster"
 ZONE = "example.app"
 NAME = "web.example.app"
 CLUSTERS = {"az-a": ("eks-ha-az-a", "us-east-1a"), "az-b": ("eks-ha-az-b", "us-east-1b")}
-
-
-def weights(snapshot: dict) -> dict[str, int]:
-    return {record["SetIdentifier"]: record["Weight"] for record in snapshot["records"]}
 
 
 def workload(sandbox, site: str) -> dict:

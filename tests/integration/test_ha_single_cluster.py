@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from .conftest import aws_client, kubernetes_api, route53_snapshot, run_changing_nothing, run_playbook
+from .conftest import (aws_client, kubernetes_api, ready_pods_per_zone, route53_snapshot, run_changing_nothing,
+                       run_playbook)
 
 pytestmark = pytest.mark.integration
 
@@ -28,17 +29,8 @@ def nodes(sandbox) -> list[dict]:
 
 def app_pods(sandbox) -> dict[str, int]:
     """How many of the app's pods are Ready in each zone (all of them on Karpenter's nodes)."""
-    where = {node["name"]: node for node in nodes(sandbox)}
-    pods = client.CoreV1Api(kubernetes_api(sandbox, CLUSTER)).list_namespaced_pod(
-        "game-2048", label_selector="app.kubernetes.io/name=app-2048").items
-    counted: dict[str, int] = {}
-    for pod in pods:
-        ready = any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
-        if ready:
-            assert where[pod.spec.node_name]["pool"] == "default", pod.metadata.name
-            zone = where[pod.spec.node_name]["zone"]
-            counted[zone] = counted.get(zone, 0) + 1
-    return counted
+    return ready_pods_per_zone(sandbox, CLUSTER, "game-2048", "app.kubernetes.io/name=app-2048",
+                               node_labels={"karpenter.sh/nodepool": "default"})
 
 
 def test_deploy_check_mode_on_a_new_account_changes_nothing(sandbox):
@@ -82,7 +74,7 @@ def test_az_loss_drill_keeps_the_replicas_spread_over_the_other_zones(sandbox, d
     assert again.returncode == 0 and again.changed == 0, again.output
 
 
-def test_another_zone_can_be_drilled_by_name(sandbox, deployed):
+def test_a_zone_without_nodes_is_refused_and_changes_nothing(sandbox, deployed):
     # A zone that is not in the cluster is refused, and nothing changes.
     run = run_playbook(sandbox, INVENTORY, "failover.yml", "-e", "failover_zone=us-east-1f")
     assert run.returncode != 0

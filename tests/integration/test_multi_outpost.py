@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from .conftest import aws_client, kubernetes_api, route53_snapshot, run_changing_nothing, run_playbook
+from .conftest import (aws_client, kubernetes_api, ready_pods_per_zone, route53_snapshot, run_changing_nothing,
+                       run_playbook, weights)
 
 pytestmark = pytest.mark.integration
 
@@ -19,11 +20,6 @@ REGION = "us-west-2"
 ZONE = "example.biz"
 NAME = "factory.example.biz"
 GROUP_LABEL = "eks-ha.resilience/node-group"
-ZONES = {"outpost-1": "us-west-2a", "outpost-2": "us-west-2b"}
-
-
-def weights(snapshot: dict) -> dict[str, int]:
-    return {record["SetIdentifier"]: record["Weight"] for record in snapshot["records"]}
 
 
 def nodes(sandbox) -> dict[str, dict]:
@@ -36,15 +32,7 @@ def nodes(sandbox) -> dict[str, dict]:
 
 def app_pods(sandbox) -> dict[str, int]:
     """How many of the app's pods are Ready in each zone."""
-    where = {name: node["zone"] for name, node in nodes(sandbox).items()}
-    pods = client.CoreV1Api(kubernetes_api(sandbox, CLUSTER)).list_namespaced_pod(
-        "game-2048", label_selector="app.kubernetes.io/name=app-2048").items
-    counted: dict[str, int] = {}
-    for pod in pods:
-        ready = any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
-        if ready and pod.spec.node_name:
-            counted[where[pod.spec.node_name]] = counted.get(where[pod.spec.node_name], 0) + 1
-    return counted
+    return ready_pods_per_zone(sandbox, CLUSTER, "game-2048", "app.kubernetes.io/name=app-2048")
 
 
 def test_deploy_check_mode_on_a_new_account_changes_nothing(sandbox):

@@ -57,6 +57,21 @@ def test_label_selector(selector, labels, expected):
     assert k8s.matches_selector(labels, k8s.parse_label_selector(selector)) is expected
 
 
+@pytest.mark.parametrize("selector, labels, expected", [
+    (None, {"app": "web"}, True),
+    ({"matchLabels": {"app": "web"}}, {"app": "web", "tier": "front"}, True),
+    ({"matchLabels": {"app": "web"}}, {"app": "api"}, False),
+    ({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["web", "api"]}]}, {"tier": "api"}, True),
+    ({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["web"]}]}, {}, True),
+    ({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["web"]}]}, {"tier": "web"}, False),
+    ({"matchExpressions": [{"key": "zone", "operator": "Exists"}]}, {}, False),
+    ({"matchExpressions": [{"key": "zone", "operator": "DoesNotExist"}]}, {}, True),
+    ({"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "zone", "operator": "Exists"}]}, {"app": "web"}, False),
+])
+def test_label_selector_object(selector, labels, expected):
+    assert k8s.label_selector_matches(selector, labels) is expected
+
+
 @pytest.mark.parametrize("selector", ["", "app=web,", "=web", "app in web", "app=we b", "a=b=c"])
 def test_bad_label_selector(selector):
     with pytest.raises(ValueError):
